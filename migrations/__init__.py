@@ -1,0 +1,1 @@
+"""Alembic migrations: every change to the storage schema goes through here."""

@@ -1,0 +1,61 @@
+"""``POST /streams/{stream}/events``: append a batch of events atomically."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from events.vocabulary import AnyEvent, StreamName
+from service.api.auth import require_write_token
+from service.api.problems import decode_body, from_refusal, problem
+from service.api.views import AppendView
+from service.errors import AppendRefused
+from service.store import EventStore
+
+MAX_BATCH = 1000
+
+
+class AppendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    expected_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    events: Annotated[list[AnyEvent], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class AppendController(Controller):
+    tags = ["append"]
+
+    @post(
+        "/streams/{stream:str}/events",
+        guards=[require_write_token],
+        summary="Append a batch of events to a stream",
+        description="Body: `{\"expected_version\": N (optional), \"events\": [event, ...]}`. "
+        "All events are stored or none; an id already stored with the same body returns its earlier result.",
+        status_code=201,
+    )
+    async def append(
+        self, request: Request, store: NamedDependency[EventStore], stream: FromPath[str]
+    ) -> Response[AppendView]:
+        try:
+            msgspec.convert(stream, StreamName)
+        except msgspec.ValidationError:
+            raise problem(
+                422, "Invalid stream name", f"{stream!r} is not a stream name: use a-z, 0-9, _ . - (max 128)",
+                "/stream",
+            ) from None
+        body = await request.body()
+        batch: AppendRequest = decode_body(body, AppendRequest, "Invalid event batch")
+        try:
+            result = await anyio.to_thread.run_sync(
+                store.append, stream, batch.events, batch.expected_version
+            )
+        except AppendRefused as exc:
+            raise from_refusal(exc) from exc
+        view = AppendView(result.stream, result.version, result.events)
+        headers = {"Location": f"/streams/{stream}"}
+        if result.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(content=view, status_code=201, headers=headers)

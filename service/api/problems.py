@@ -1,0 +1,69 @@
+"""RFC 9457 problem responses: every refusal says what is wrong and where (a JSON pointer)."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import ProblemDetailsException
+
+from events.codec import decoder
+from service.errors import AppendRefused
+
+MAX_BODY_BYTES = 1024 * 1024
+
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`")
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def problem(status: int, title: str, detail: str, pointer: str | None = None, **extra: Any) -> ProblemDetailsException:
+    fields = {k: v for k, v in extra.items() if v is not None}
+    if pointer is not None:
+        fields["pointer"] = pointer
+    return ProblemDetailsException(status_code=status, title=title, detail=detail, extra=fields or None)
+
+
+def pointer_of(message: str) -> tuple[str, str | None]:
+    """Split a msgspec error message into its text and a JSON pointer to where it applies."""
+    match = _PATH.search(message)
+    if match is None:
+        return message, None
+    path = match["path"]
+    unknown = _UNKNOWN_FIELD.match(message)
+    if unknown:
+        path += "." + unknown["field"]
+    pointer = re.sub(r"\[(\d+)\]", r"/\1", path).replace(".", "/")
+    return message[: match.start()], pointer or ""
+
+
+def decode_body(body: bytes, tp: Any, title: str) -> Any:
+    try:
+        return decoder(tp).decode(body)
+    except msgspec.DecodeError as exc:
+        if isinstance(exc, msgspec.ValidationError):
+            detail, pointer = pointer_of(str(exc))
+            raise problem(422, title, detail, pointer) from exc
+        raise problem(400, "Malformed JSON", f"the request body is not valid JSON: {exc}") from exc
+
+
+def from_refusal(exc: AppendRefused) -> ProblemDetailsException:
+    return problem(exc.status, exc.title, exc.detail, exc.pointer, **exc.extra)
+
+
+def from_http(exc: HTTPException) -> ProblemDetailsException:
+    """Any other HTTP error, with the standard phrase as its title and the specific reason as detail."""
+    detail = exc.detail
+    if exc.status_code == 413:
+        detail = f"the request body is larger than {MAX_BODY_BYTES:,} bytes (1 MiB)"
+    problem_exc = problem(exc.status_code, HTTPStatus(exc.status_code).phrase, detail)
+    problem_exc.headers = exc.headers
+    return problem_exc
+
+
+def from_validation(exc: ValidationException) -> ProblemDetailsException:
+    """Litestar's own validation of path and query parameters."""
+    extra = exc.extra if isinstance(exc.extra, list) else None
+    return problem(400, "Invalid request", exc.detail, errors=extra)

@@ -1,0 +1,99 @@
+"""Raw reads of the log: by position, by stream, by id. Every answer names the log head it reflects."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import urlencode
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, Parameter
+
+from service.api.problems import problem
+from service.api.views import EventView, LogView, SingleEventView, StreamView
+from service.store import EventStore
+
+HEAD_HEADER = "Timeline-Head"
+
+
+def read_response(request: Request, content: object, head: int) -> Response:
+    """A read answer with the log head it reflects, as a header and as a validator for caches."""
+    etag = f'"{head}"'
+    headers = {HEAD_HEADER: str(head), "ETag": etag}
+    if etag in request.headers.get("if-none-match", "").replace("W/", "").split(", "):
+        return Response(content=b"", status_code=304, headers=headers)
+    return Response(content=content, headers=headers)
+
+
+def _page_link(path: str, params: dict[str, object]) -> str:
+    pairs = [(k, item) for k, v in params.items() for item in (v if isinstance(v, list) else [v]) if v is not None]
+    return f"{path}?{urlencode(pairs)}"
+
+
+class LogController(Controller):
+    tags = ["log"]
+
+    @get("/events", summary="The log in position order")
+    async def list_events(
+        self,
+        request: Request,
+        store: NamedDependency[EventStore],
+        after: Annotated[int, Parameter(ge=0, description="return events after this position")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        type: FromQuery[list[str] | None] = None,  # noqa: A002 - the API's own name
+        stream: FromQuery[list[str] | None] = None,
+        party: FromQuery[list[str] | None] = None,
+        issue: FromQuery[list[str] | None] = None,
+    ) -> Response[LogView]:
+        page = await anyio.to_thread.run_sync(
+            lambda: store.read_log(
+                after, limit, types=type or (), streams=stream or (), parties=party or (), issues=issue or ()
+            )
+        )
+        next_link = None
+        headers = {}
+        if len(page.events) == limit:
+            params = {"after": page.events[-1].position, "limit": limit, "type": type, "stream": stream,
+                      "party": party, "issue": issue}
+            next_link = _page_link("/events", params)
+            headers["Link"] = f'<{next_link}>; rel="next"'
+        view = LogView(page.head, [EventView.of(e) for e in page.events], next_link)
+        response = read_response(request, view, page.head)
+        response.headers.update(headers)
+        return response
+
+    @get("/events/{event_id:str}", summary="One event, and whether and by what it was retracted or corrected")
+    async def get_event(
+        self, request: Request, store: NamedDependency[EventStore], event_id: FromPath[str]
+    ) -> Response[SingleEventView]:
+        try:
+            ident = uuid.UUID(event_id)
+        except ValueError:
+            raise problem(404, "No such event", f"{event_id!r} is not an event id (a UUID)") from None
+        found, head = await anyio.to_thread.run_sync(store.get, ident)
+        if found is None:
+            raise problem(404, "No such event", f"no event {ident} is stored")
+        return read_response(request, SingleEventView(head, EventView.of(found)), head)
+
+    @get("/streams/{stream:str}", summary="One stream's events in version order")
+    async def get_stream(
+        self,
+        request: Request,
+        store: NamedDependency[EventStore],
+        stream: FromPath[str],
+        from_version: Annotated[int, Parameter(ge=1)] = 1,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> Response[StreamView]:
+        page, version = await anyio.to_thread.run_sync(store.read_stream, stream, from_version, limit)
+        if version == 0:
+            raise problem(404, "No such stream", f"no event is stored in stream {stream!r}")
+        next_link = None
+        if page.events and page.events[-1].version < version:
+            next_link = _page_link(f"/streams/{stream}", {"from_version": page.events[-1].version + 1, "limit": limit})
+        view = StreamView(page.head, stream, version, [EventView.of(e) for e in page.events], next_link)
+        response = read_response(request, view, page.head)
+        if next_link:
+            response.headers["Link"] = f'<{next_link}>; rel="next"'
+        return response

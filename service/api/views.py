@@ -1,0 +1,87 @@
+"""What the read API returns: stored events with their dates spelled out, and pages of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from events.dates import EdtfDate, Precision
+from events.vocabulary import AnyEvent
+from service.store import Appended, Recorded, Revision
+
+
+class DateView(msgspec.Struct, frozen=True):
+    """An EDTF date as given, and the interval it stands for."""
+
+    text: str
+    start: dt.date
+    end: dt.date
+    precision: Precision
+    approximate: bool
+    uncertain: bool
+
+    @classmethod
+    def of(cls, date: EdtfDate) -> DateView:
+        return cls(date.text, date.start, date.end, date.precision, date.approximate, date.uncertain)
+
+
+class EventDates(msgspec.Struct, frozen=True):
+    occurred: DateView
+    reported: DateView  # when it became public: the occurred date unless the event says otherwise
+
+
+class EventView(msgspec.Struct, frozen=True):
+    position: int
+    version: int
+    recorded_at: str
+    event: AnyEvent
+    dates: EventDates
+    retracted_by: list[Revision]
+    corrected_by: list[Revision]
+    href: str
+
+    @classmethod
+    def of(cls, recorded: Recorded) -> EventView:
+        event = recorded.event
+        return cls(
+            position=recorded.position,
+            version=recorded.version,
+            recorded_at=recorded.recorded_at,
+            event=event,
+            dates=EventDates(DateView.of(event.occurred), DateView.of(event.reported or event.occurred)),
+            retracted_by=recorded.retracted_by,
+            corrected_by=recorded.corrected_by,
+            href=f"/events/{event.id}",
+        )
+
+
+class LogView(msgspec.Struct, frozen=True):
+    head: int
+    events: list[EventView]
+    next: str | None
+
+
+class StreamView(msgspec.Struct, frozen=True):
+    head: int
+    stream: str
+    version: int
+    events: list[EventView]
+    next: str | None
+
+
+class SingleEventView(msgspec.Struct, frozen=True):
+    head: int
+    event: EventView
+
+
+class AppendView(msgspec.Struct, frozen=True):
+    stream: str
+    version: int
+    events: list[Appended]
+
+
+class HealthView(msgspec.Struct, frozen=True):
+    status: str
+    database: str
+    head: int | None

@@ -1,0 +1,61 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+
+from events.codec import enc_hook
+from events.dates import EdtfDate
+from service.api.append import AppendController
+from service.api.health import health
+from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
+from service.api.reads import LogController
+from service.database import Database, check_schema, connect
+from service.openapi import EdtfDateSchema
+from service.settings import Settings
+from service.store import EventStore
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
+    """Build the app; refuses (``SchemaNotCurrent``) when the database is not migrated to the newest schema."""
+    settings = settings or Settings.from_env()
+    owns_database = database is None
+    database = database or connect(settings.database_url)
+    check_schema(database)
+    store = EventStore(database)
+
+    async def close_database() -> None:
+        if owns_database:
+            database.dispose()
+
+    return Litestar(
+        route_handlers=[AppendController, LogController, health],
+        dependencies={"store": Provide(lambda: store, sync_to_thread=False)},
+        state=State({"write_tokens": settings.write_tokens}),
+        plugins=[
+            ProblemDetailsPlugin(
+                ProblemDetailsConfig(
+                    exception_to_problem_detail_map={
+                        HTTPException: from_http,
+                        ValidationException: from_validation,
+                    },
+                )
+            ),
+            EdtfDateSchema(),
+        ],
+        type_encoders={EdtfDate: enc_hook},
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="Negotiation Timeline",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        on_shutdown=[close_database],
+    )

@@ -1,0 +1,392 @@
+"""The event store: an append-only log over SQLAlchemy Core, on SQLite or PostgreSQL.
+
+Appends are serialised, so positions are gapless and commit in position order: a reader following the log
+with ``after=`` can never pass a position that a slower transaction fills in later. PostgreSQL would let
+transactions that took positions commit out of order (the failure that made other PostgreSQL event stores
+lose events under load); every append therefore takes a transaction-scoped advisory lock first and computes
+its positions under it, so the next writer waits until this one has committed or rolled back. A rolled-back
+append leaves no gap, because positions come from the committed head, not from a sequence. SQLite has one
+writer at a time already; its writers begin with BEGIN IMMEDIATE and queue on the busy timeout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import uuid
+from collections.abc import Sequence
+
+import msgspec
+import sqlalchemy as sa
+
+from events.codec import apply_changes, decode_stored, encode
+from events.references import definition, index_terms, references
+from events.vocabulary import Event, EventCorrected, EventRetracted, type_name, with_stream
+from service.database import Database
+from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.tables import definitions, event_terms, events
+
+# Any constant: the key of the PostgreSQL advisory lock that serialises appends.
+APPEND_LOCK_KEY = 0x74696D656C696E65
+
+
+class Appended(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    position: int
+    version: int
+
+
+class AppendResult(msgspec.Struct, frozen=True):
+    stream: str
+    version: int
+    events: list[Appended]
+    replayed: bool = False  # every event was already stored: this is the earlier result
+
+
+class Revision(msgspec.Struct, frozen=True):
+    """An event that retracts or corrects another."""
+
+    id: uuid.UUID
+    position: int
+    type: str
+
+
+class Recorded(msgspec.Struct, frozen=True):
+    """A stored event with what the store added to it."""
+
+    position: int
+    version: int
+    recorded_at: str
+    event: Event
+    retracted_by: list[Revision] = []
+    corrected_by: list[Revision] = []
+
+
+class LogPage(msgspec.Struct, frozen=True):
+    events: list[Recorded]
+    head: int
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def chain_hash(previous: str, position: int, stream: str, version: int, recorded_at: str, data: str) -> str:
+    head = f"{previous}|{position}|{stream}|{version}|{recorded_at}|".encode()
+    return hashlib.sha256(head + data.encode()).hexdigest()
+
+
+_ROW_COLUMNS = (
+    events.c.position,
+    events.c.version,
+    events.c.recorded_at,
+    events.c.type,
+    events.c.schema_version,
+    events.c.data,
+)
+
+
+class EventStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        self._write_lock = threading.Lock()
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def append(
+        self, stream: str, batch: Sequence[Event], expected_version: int | None = None
+    ) -> AppendResult:
+        """Append a batch atomically: all of it is stored, or (on any error) none of it."""
+        with self._write_lock, self.db.writer.begin() as conn:
+            return self.append_in(conn, stream, batch, expected_version)
+
+    def append_in(
+        self,
+        conn: sa.Connection,
+        stream: str,
+        batch: Sequence[Event],
+        expected_version: int | None = None,
+    ) -> AppendResult:
+        """Append inside the caller's transaction; the caller commits or rolls back."""
+        if not batch:
+            raise AppendRefused("the batch holds no events", "/events")
+        batch = [self._in_stream(i, event, stream) for i, event in enumerate(batch)]
+        if not self.db.is_sqlite:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+
+        done, new = self._split_stored(conn, stream, batch)
+        head = conn.execute(
+            sa.select(
+                sa.select(sa.func.max(events.c.version)).where(events.c.stream == stream).scalar_subquery(),
+                events.c.position,
+                events.c.hash,
+            )
+            .order_by(events.c.position.desc())
+            .limit(1)
+        ).first()
+        current, last_position, last_hash = head if head else (None, 0, "")
+        current = current or 0
+        if not new:
+            replay = [done[i] for i in range(len(batch))]
+            return AppendResult(stream, max(a.version for a in replay), replay, replayed=True)
+        if expected_version is not None and expected_version != current:
+            raise VersionConflict(
+                f"stream {stream!r} is at version {current}, not {expected_version}",
+                "/expected_version",
+                current_version=current,
+            )
+        new_definitions = self._check_references(conn, new)
+
+        recorded_at = _utcnow()
+        rows, terms = [], []
+        results = dict(done)
+        for offset, (index, event) in enumerate(new, start=1):
+            position, version = last_position + offset, current + offset
+            data = encode(event).decode()
+            last_hash = chain_hash(last_hash, position, stream, version, recorded_at, data)
+            reported = event.reported or event.occurred
+            rows.append(
+                {
+                    "position": position,
+                    "id": str(event.id),
+                    "stream": stream,
+                    "version": version,
+                    "type": type_name(event),
+                    "schema_version": type(event).schema_version,
+                    "occurred": event.occurred.start.isoformat(),
+                    "reported": reported.start.isoformat(),
+                    "target": str(event.target)
+                    if isinstance(event, EventRetracted | EventCorrected)
+                    else None,
+                    "recorded_at": recorded_at,
+                    "data": data,
+                    "hash": last_hash,
+                }
+            )
+            terms += [{"kind": k, "term": t, "position": position} for k, t in index_terms(event)]
+            results[index] = Appended(event.id, position, version)
+        conn.execute(events.insert(), rows)
+        if terms:
+            conn.execute(event_terms.insert(), terms)
+        if new_definitions:
+            conn.execute(
+                definitions.insert(),
+                [
+                    {"kind": kind, "id": ident, "position": last_position + offset}
+                    for (kind, ident), offset in new_definitions.items()
+                ],
+            )
+        return AppendResult(stream, current + len(new), [results[i] for i in range(len(batch))])
+
+    @staticmethod
+    def _in_stream(index: int, event: Event, stream: str) -> Event:
+        if event.stream is None:
+            return with_stream(event, stream)
+        if event.stream != stream:
+            raise AppendRefused(
+                f"event is for stream {event.stream!r} but was sent to stream {stream!r}",
+                f"/events/{index}/stream",
+            )
+        return event
+
+    def _split_stored(
+        self, conn: sa.Connection, stream: str, batch: list[Event]
+    ) -> tuple[dict[int, Appended], list[tuple[int, Event]]]:
+        """Separate events already stored (same body: their earlier result) from new ones."""
+        ids = [str(event.id) for event in batch]
+        seen: dict[str, int] = {}
+        for index, ident in enumerate(ids):
+            if ident in seen:
+                raise IdConflict(
+                    f"event id {ident} appears twice in the batch (events {seen[ident]} and {index})",
+                    f"/events/{index}/id",
+                )
+            seen[ident] = index
+        stored = {
+            row.id: row
+            for row in conn.execute(
+                sa.select(events.c.id, events.c.stream, *_ROW_COLUMNS).where(events.c.id.in_(ids))
+            )
+        }
+        done: dict[int, Appended] = {}
+        new: list[tuple[int, Event]] = []
+        for index, event in enumerate(batch):
+            row = stored.get(ids[index])
+            if row is None:
+                new.append((index, event))
+                continue
+            if decode_stored(row.data, row.type, row.schema_version) != event:
+                raise IdConflict(
+                    f"event id {ids[index]} is already stored (position {row.position}) with a different body",
+                    f"/events/{index}/id",
+                    position=row.position,
+                )
+            done[index] = Appended(event.id, row.position, row.version)
+        return done, new
+
+    def _check_references(
+        self, conn: sa.Connection, new: list[tuple[int, Event]]
+    ) -> dict[tuple[str, str], int]:
+        """Check that every reference resolves to something stored or defined earlier in the batch.
+
+        Returns the ids the new events define for the first time, each with its offset in ``new``.
+        """
+        in_batch: dict[tuple[str, str], int] = {}  # defined earlier in this batch -> offset in `new`
+        earlier: dict[str, Event] = {}  # events earlier in this batch, by id
+        wanted: list[tuple[int, str, str, str]] = []  # (index, path, kind, id) to look up
+        for offset, (index, event) in enumerate(new, start=1):
+            defined = definition(event)
+            if defined is not None:
+                in_batch.setdefault(defined, offset)
+            for ref in references(event):
+                known = ref.id in earlier if ref.kind == "event" else (ref.kind, ref.id) in in_batch
+                if not known:
+                    wanted.append((index, ref.path, ref.kind, ref.id))
+            earlier[str(event.id)] = event
+
+        lookup = {w[3] for w in wanted if w[2] != "event"} | {ident for _, ident in in_batch}
+        stored_defs: set[tuple[str, str]] = set()
+        if lookup:
+            stored_defs = {
+                (row.kind, row.id)
+                for row in conn.execute(
+                    sa.select(definitions.c.kind, definitions.c.id).where(definitions.c.id.in_(lookup))
+                )
+            }
+        targets = {w[3] for w in wanted if w[2] == "event"}
+        stored_targets: dict[str, Event] = {}
+        if targets:
+            for row in conn.execute(
+                sa.select(events.c.id, *_ROW_COLUMNS).where(events.c.id.in_(targets))
+            ):
+                stored_targets[row.id] = decode_stored(row.data, row.type, row.schema_version)
+        for index, path, kind, ident in wanted:
+            if kind == "event":
+                if ident not in stored_targets:
+                    raise UnresolvedReference(
+                        f"{path} names event {ident}, which is not stored",
+                        f"/events/{index}/{path}",
+                    )
+            elif (kind, ident) not in stored_defs:
+                raise UnresolvedReference(
+                    f"{path} refers to {kind} {ident!r}, which no earlier {kind.capitalize()}"
+                    f"{'Tabled' if kind == 'proposal' else 'Defined'} event defines",
+                    "/events/{}/{}".format(index, path.replace("[", "/").replace("]", "").replace(".", "/")),
+                )
+        for index, event in new:
+            if isinstance(event, EventCorrected):
+                target = stored_targets.get(str(event.target)) or earlier[str(event.target)]
+                self._check_correction(index, event, target)
+        return {key: offset for key, offset in in_batch.items() if key not in stored_defs}
+
+    @staticmethod
+    def _check_correction(index: int, event: EventCorrected, target: Event | None) -> None:
+        if isinstance(target, EventRetracted | EventCorrected):
+            raise AppendRefused(
+                "a retraction or correction cannot be corrected; retract it instead",
+                f"/events/{index}/target",
+            )
+        try:
+            apply_changes(target, event.changes)
+        except msgspec.ValidationError as exc:
+            raise AppendRefused(
+                f"the corrected event would be invalid: {exc}", f"/events/{index}/changes"
+            ) from exc
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def head(self) -> int:
+        with self.db.reader.connect() as conn:
+            return self._head(conn)
+
+    @staticmethod
+    def _head(conn: sa.Connection) -> int:
+        return conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
+
+    def read_log(
+        self,
+        after: int = 0,
+        limit: int = 100,
+        *,
+        types: Sequence[str] = (),
+        streams: Sequence[str] = (),
+        parties: Sequence[str] = (),
+        issues: Sequence[str] = (),
+    ) -> LogPage:
+        query = sa.select(*_ROW_COLUMNS).where(events.c.position > after)
+        if types:
+            query = query.where(events.c.type.in_(types))
+        if streams:
+            query = query.where(events.c.stream.in_(streams))
+        for kind, terms in (("party", parties), ("issue", issues)):
+            if terms:
+                query = query.where(
+                    events.c.position.in_(
+                        sa.select(event_terms.c.position).where(
+                            event_terms.c.kind == kind, event_terms.c.term.in_(terms)
+                        )
+                    )
+                )
+        query = query.order_by(events.c.position).limit(limit)
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(query).all()
+            page = self._recorded(conn, rows)
+            return LogPage(page, self._head(conn))
+
+    def read_stream(self, stream: str, from_version: int = 1, limit: int = 100) -> tuple[LogPage, int]:
+        """A page of one stream in version order, and the stream's current version (0: no such stream)."""
+        query = (
+            sa.select(*_ROW_COLUMNS)
+            .where(events.c.stream == stream, events.c.version >= from_version)
+            .order_by(events.c.version)
+            .limit(limit)
+        )
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(query).all()
+            version = conn.scalar(sa.select(sa.func.max(events.c.version)).where(events.c.stream == stream))
+            page = self._recorded(conn, rows)
+            return LogPage(page, self._head(conn)), version or 0
+
+    def get(self, event_id: uuid.UUID) -> tuple[Recorded | None, int]:
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(sa.select(*_ROW_COLUMNS).where(events.c.id == str(event_id))).all()
+            found = self._recorded(conn, rows)
+            return (found[0] if found else None), self._head(conn)
+
+    @staticmethod
+    def _recorded(conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Recorded]:
+        decoded = [
+            (row, decode_stored(row.data, row.type, row.schema_version)) for row in rows
+        ]
+        revisions: dict[str, list[sa.Row]] = {}
+        if decoded:
+            ids = [str(event.id) for _, event in decoded]
+            for rev in conn.execute(
+                sa.select(events.c.target, events.c.id, events.c.position, events.c.type)
+                .where(events.c.target.in_(ids))
+                .order_by(events.c.position)
+            ):
+                revisions.setdefault(rev.target, []).append(rev)
+        out = []
+        for row, event in decoded:
+            revs = revisions.get(str(event.id), [])
+            out.append(
+                Recorded(
+                    position=row.position,
+                    version=row.version,
+                    recorded_at=row.recorded_at,
+                    event=event,
+                    retracted_by=[
+                        Revision(uuid.UUID(r.id), r.position, r.type)
+                        for r in revs
+                        if r.type == "EventRetracted"
+                    ],
+                    corrected_by=[
+                        Revision(uuid.UUID(r.id), r.position, r.type)
+                        for r in revs
+                        if r.type == "EventCorrected"
+                    ],
+                )
+            )
+        return out
