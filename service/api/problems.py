@@ -15,7 +15,7 @@ from service.errors import AppendRefused
 
 MAX_BODY_BYTES = 1024 * 1024
 
-_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`")
+_FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<field>[^`]+)`")
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
@@ -29,14 +29,14 @@ def problem(status: int, title: str, detail: str, pointer: str | None = None, **
 def pointer_of(message: str) -> tuple[str, str | None]:
     """Split a msgspec error message into its text and a JSON pointer to where it applies."""
     match = _PATH.search(message)
-    if match is None:
-        return message, None
-    path = match["path"]
-    unknown = _UNKNOWN_FIELD.match(message)
-    if unknown:
-        path += "." + unknown["field"]
-    pointer = re.sub(r"\[(\d+)\]", r"/\1", path).replace(".", "/")
-    return message[: match.start()], pointer or ""
+    text = message[: match.start()] if match else message
+    path = match["path"] if match else ""
+    field = _FIELD.match(text)
+    if field:
+        path += "." + field["field"]
+    if not match and not field:
+        return text, None
+    return text, re.sub(r"\[(\d+)\]", r"/\1", path).replace(".", "/")
 
 
 def decode_body(body: bytes, tp: Any, title: str) -> Any:

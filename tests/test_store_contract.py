@@ -1,0 +1,209 @@
+"""The store's contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import pytest
+import sqlalchemy as sa
+
+from events import codec
+from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.store import EventStore, chain_hash
+from service.tables import events as events_table
+from tests.factories import body, event, events, issue, party, statement
+
+
+def seed_vocabulary(store: EventStore) -> None:
+    store.append("vocabulary", events(party("us"), party("russia"), party("ukraine"), issue("resource_deal")))
+
+
+def test_positions_are_global_and_gapless_versions_per_stream(store: EventStore) -> None:
+    seed_vocabulary(store)
+    a = store.append("talks", events(statement("us"), statement("russia")))
+    b = store.append("other", events(statement("ukraine")))
+    c = store.append("talks", events(statement("us")))
+    assert [e.position for e in a.events + b.events + c.events] == [5, 6, 7, 8]
+    assert [e.version for e in a.events] == [1, 2]
+    assert [e.version for e in b.events] == [1]
+    assert c.events[0].version == 3 and c.version == 3
+    page = store.read_log()
+    assert [r.position for r in page.events] == list(range(1, 9))
+    assert page.head == 8
+    assert all(r.recorded_at.endswith("Z") for r in page.events)
+
+
+def test_expected_version_conflict_reports_current_and_stores_nothing(store: EventStore) -> None:
+    seed_vocabulary(store)
+    store.append("talks", events(statement("us")), expected_version=0)
+    with pytest.raises(VersionConflict) as caught:
+        store.append("talks", events(statement("us")), expected_version=0)
+    assert caught.value.extra["current_version"] == 1
+    assert store.head() == 5
+    assert store.append("talks", events(statement("us")), expected_version=1).version == 2
+
+
+def test_a_batch_is_atomic(store: EventStore) -> None:
+    seed_vocabulary(store)
+    with pytest.raises(UnresolvedReference) as caught:
+        store.append("talks", events(statement("us"), statement("nobody")))
+    assert caught.value.pointer == "/events/1/party"
+    assert store.head() == 4
+    assert store.read_stream("talks")[1] == 0
+
+
+def test_an_id_already_stored_is_not_stored_again(store: EventStore) -> None:
+    seed_vocabulary(store)
+    batch = events(statement("us"), statement("russia"))
+    first = store.append("talks", batch, expected_version=0)
+    again = store.append("talks", batch, expected_version=0)  # a retry: the earlier result
+    assert again.replayed and again.events == first.events and again.version == first.version
+    assert store.head() == 6
+    changed = msgspec.structs.replace(batch[0], title="Something else")
+    with pytest.raises(IdConflict) as caught:
+        store.append("talks", [changed])
+    assert caught.value.pointer == "/events/0/id"
+    with pytest.raises(IdConflict):
+        store.append("elsewhere", [batch[0]])  # the same id in another stream is another body
+    twice = event(statement("us"))
+    with pytest.raises(IdConflict):
+        store.append("talks", [twice, twice])
+    assert store.head() == 6
+
+
+def test_references_must_resolve_to_earlier_definitions(store: EventStore) -> None:
+    # defined earlier in the same batch: fine
+    result = store.append("vocabulary", events(party("us"), statement("us", parties=["us"])))
+    assert len(result.events) == 2
+    # defined later in the same batch: not earlier, refused
+    with pytest.raises(UnresolvedReference) as caught:
+        store.append("vocabulary", events(statement("eu"), party("eu")))
+    assert caught.value.pointer == "/events/0/party"
+    position = {"party": "us", "issue": "nato", "stance": "opposes", "summary": "no"}
+    with pytest.raises(UnresolvedReference) as caught:
+        store.append("talks", events(statement("us", positions=[position])))
+    assert caught.value.pointer == "/events/0/positions/0/issue"
+    assert "issue 'nato'" in caught.value.detail
+    store.append("vocabulary", events(issue("nato")))
+    store.append("talks", events(statement("us", positions=[position])))
+    with pytest.raises(UnresolvedReference):
+        store.append("talks", events(body("ProposalRejected", proposal="plan", by=["us"])))
+    store.append(
+        "talks",
+        events(
+            body("ProposalTabled", proposal="plan", by=["us"], name="A plan"),
+            body("ProposalRejected", proposal="plan", by=["us"]),
+        ),
+    )
+
+
+def test_redefining_a_party_is_allowed(store: EventStore) -> None:
+    store.append("vocabulary", events(party("us")))
+    store.append("vocabulary", events(party("us", name="United States of America")))
+    assert store.head() == 2
+
+
+def test_retractions_and_corrections_name_a_stored_event(store: EventStore) -> None:
+    seed_vocabulary(store)
+    original = event(statement("us"))
+    store.append("talks", [original])
+    with pytest.raises(UnresolvedReference) as caught:
+        store.append("talks", events(body("EventRetracted", target=str(uuid.uuid4()), reason="wrong")))
+    assert caught.value.pointer == "/events/0/target"
+    with pytest.raises(AppendRefused) as refused:
+        store.append(
+            "talks",
+            events(body("EventCorrected", target=str(original.id), reason="r", changes={"occurred": "2025-02-31"})),
+        )
+    assert refused.value.pointer == "/events/0/changes"
+    with pytest.raises(AppendRefused):
+        store.append(
+            "talks", events(body("EventCorrected", target=str(original.id), reason="r", changes={"id": "x"}))
+        )
+    correction = event(body("EventCorrected", target=str(original.id), reason="r", changes={"occurred": "2025-02-19"}))
+    retraction = event(body("EventRetracted", target=str(original.id), reason="never said"))
+    store.append("talks", [correction, retraction])
+    found, head = store.get(original.id)
+    assert head == 7
+    assert [r.id for r in found.corrected_by] == [correction.id]
+    assert [r.id for r in found.retracted_by] == [retraction.id]
+    assert found.retracted_by[0].position == 7
+
+
+def test_read_log_filters_and_pages(store: EventStore) -> None:
+    seed_vocabulary(store)
+    position = {"party": "ukraine", "issue": "resource_deal", "stance": "opposes", "summary": "no"}
+    store.append("talks", events(statement("us"), statement("russia", positions=[position])))
+    store.append("other", events(statement("ukraine")))
+    assert [r.position for r in store.read_log(after=4, limit=2).events] == [5, 6]
+    assert [r.position for r in store.read_log(types=["StatementMade"]).events] == [5, 6, 7]
+    assert [r.position for r in store.read_log(streams=["other"]).events] == [7]
+    assert [r.position for r in store.read_log(parties=["ukraine"]).events] == [3, 6, 7]
+    assert [r.position for r in store.read_log(issues=["resource_deal"]).events] == [4, 6]
+    assert [r.position for r in store.read_log(parties=["us"], types=["StatementMade"]).events] == [5]
+    assert store.read_log(after=7).events == [] and store.read_log(after=7).head == 7
+
+
+def test_read_stream_in_version_order(store: EventStore) -> None:
+    seed_vocabulary(store)
+    store.append("talks", events(statement("us"), statement("russia"), statement("ukraine")))
+    page, version = store.read_stream("talks", from_version=2, limit=1)
+    assert version == 3 and [r.version for r in page.events] == [2]
+    assert store.read_stream("nothing")[1] == 0
+
+
+def test_round_trip_keeps_every_field(store: EventStore) -> None:
+    seed_vocabulary(store)
+    original = event(
+        body(
+            "MeetingHeld",
+            "2024-11~",
+            reported="2025-02",
+            location="Geneva",
+            format="in_person",
+            track="two",
+            delegations=[{"party": "us", "members": [{"name": "Someone", "role": "envoy"}]}],
+            absent=[{"party": "ukraine", "invited": False}],
+        )
+    )
+    store.append("geneva", [original])
+    found, _ = store.get(original.id)
+    assert found.event == msgspec.structs.replace(original, stream="geneva")
+    assert found.event.occurred.precision == "month" and found.event.occurred.approximate
+
+
+def test_each_row_is_hash_chained_to_the_previous(store: EventStore, database) -> None:
+    seed_vocabulary(store)
+    store.append("talks", events(statement("us"), statement("russia")))
+    with database.reader.connect() as conn:
+        rows = conn.execute(sa.select(events_table).order_by(events_table.c.position)).all()
+    previous = ""
+    for row in rows:
+        expected = chain_hash(previous, row.position, row.stream, row.version, row.recorded_at, row.data)
+        assert row.hash == expected
+        previous = row.hash
+
+
+def test_stored_events_of_an_older_schema_are_upcast_on_read(store: EventStore, database, monkeypatch) -> None:
+    seed_vocabulary(store)
+    new = event(statement("us"))
+    store.append("talks", [new])
+    # Rewrite the row as an imagined version 0 of StatementMade wrote it: `who` instead of `speaker`.
+    old = codec.to_builtins(new)
+    old["who"] = old.pop("speaker")
+    with database.writer.begin() as conn:
+        conn.execute(
+            events_table.update()
+            .where(events_table.c.id == str(new.id))
+            .values(schema_version=0, data=msgspec.json.encode(old).decode())
+        )
+
+    def rename_who(obj: dict) -> dict:
+        obj = dict(obj)
+        obj["speaker"] = obj.pop("who")
+        return obj
+
+    monkeypatch.setitem(codec.UPCASTERS, ("StatementMade", 0), rename_who)
+    found, _ = store.get(new.id)
+    assert found.event == new
