@@ -1,0 +1,47 @@
+"""The migrations create exactly the tables the code defines, and the service refuses a stale database."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from service.app import create_app
+from service.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
+from service.settings import Settings
+from service.tables import metadata
+
+
+def test_migrated_schema_equals_the_table_definitions(database: Database) -> None:
+    with database.reader.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_migrations_go_down_and_up_again(database: Database) -> None:
+    config = alembic_config(database)
+    command.downgrade(config, "base")
+    with pytest.raises(SchemaNotCurrent, match="not migrated"):
+        check_schema(database)
+    command.upgrade(config, "head")
+    check_schema(database)
+
+
+def test_the_app_refuses_an_unmigrated_database(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    with pytest.raises(SchemaNotCurrent, match=r"python -m service migrate"):
+        create_app(Settings(database_url=url))
+
+
+def test_the_app_refuses_an_outdated_database(database_url: str) -> None:
+    database = connect(database_url)
+    with database.writer.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'an_old_revision'"))
+    try:
+        with pytest.raises(SchemaNotCurrent, match="at revision an_old_revision"):
+            create_app(Settings(database_url=database_url), database)
+    finally:
+        command.stamp(alembic_config(database), "head", purge=True)
+        database.dispose()
