@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python -m service migrate
+	$(BIN)/python -m service seed
 	$(BIN)/python -m service serve
 
 migrate: $(STAMP)

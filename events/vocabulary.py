@@ -16,9 +16,7 @@ from msgspec import Meta, Struct, field
 from events.dates import EdtfDate
 
 Slug = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="a lower-case identifier")]
-StreamName = Annotated[
-    str, Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,127}$", description="a stream name")
-]
+StreamName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,127}$", description="a stream name")]
 Text = Annotated[str, Meta(min_length=1, max_length=10_000)]
 Stance = Literal["supports", "opposes", "conditional", "neutral", "unclear"]
 AgreementStage = Literal["agreed_in_principle", "approved", "signed", "ratified", "in_force"]
@@ -90,9 +88,7 @@ class Event(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_f
 
     def __post_init__(self) -> None:
         if self.reported is not None and self.reported.start < self.occurred.start:
-            raise ValueError(
-                f"reported {self.reported.text!r} is before occurred {self.occurred.text!r}"
-            )
+            raise ValueError(f"reported {self.reported.text!r} is before occurred {self.occurred.text!r}")
 
 
 class PartyDefined(Event, kw_only=True):
@@ -195,7 +191,8 @@ AnyEvent = (
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls for cls in AnyEvent.__args__  # type: ignore[attr-defined]
+    cls.__name__: cls
+    for cls in AnyEvent.__args__  # type: ignore[attr-defined]
 }
 
 

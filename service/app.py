@@ -23,7 +23,7 @@ from service.store import EventStore
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
-    """Build the app; refuses (``SchemaNotCurrent``) when the database is not migrated to the newest schema."""
+    """Build the app; raises ``SchemaNotCurrent`` unless the database is at the newest migration."""
     settings = settings or Settings.from_env()
     owns_database = database is None
     database = database or connect(settings.database_url)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m service migrate | serve``."""
+"""Command line: ``python -m service migrate | seed | import FILE | export [FILE] | serve``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import os
 import secrets
 import sys
+from pathlib import Path
 
 from service.database import SchemaNotCurrent, check_schema, connect, migrate
+from service.dataset import InvalidFile
 from service.settings import Settings
 
 
@@ -18,6 +20,44 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> None:
     finally:
         database.dispose()
     print("database migrated to the newest schema", file=sys.stderr)
+
+
+def _with_store(action):
+    """Run `action(store)` against the configured, migrated database."""
+    from service.store import EventStore
+
+    database = connect(Settings.from_env().database_url)
+    try:
+        check_schema(database)
+        return action(EventStore(database))
+    finally:
+        database.dispose()
+
+
+def _seed(_: Settings, __: argparse.Namespace) -> None:
+    from service.dataset import bundled, load
+
+    events = bundled()
+    added = _with_store(lambda store: load(store, events))
+    print(f"data set: {len(events)} events, {added} new", file=sys.stderr)
+
+
+def _import(_: Settings, args: argparse.Namespace) -> None:
+    from service.dataset import load, parse
+
+    events = parse(Path(args.file).read_bytes(), args.file)
+    added = _with_store(lambda store: load(store, events))
+    print(f"{args.file}: {len(events)} events, {added} new", file=sys.stderr)
+
+
+def _export(_: Settings, args: argparse.Namespace) -> None:
+    from service.dataset import export
+
+    content = _with_store(export)
+    if args.file in (None, "-"):
+        sys.stdout.buffer.write(content)
+    else:
+        Path(args.file).write_bytes(content)
 
 
 def _local_token(settings: Settings) -> str:
@@ -61,9 +101,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m service", description="Negotiation Timeline service")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(run=_migrate)
+    commands.add_parser("seed", help="append the bundled data set (no-op if loaded)").set_defaults(run=_seed)
+    importing = commands.add_parser("import", help="append the events of a file (a JSON array of events)")
+    importing.add_argument("file")
+    importing.set_defaults(run=_import)
+    exporting = commands.add_parser("export", help="write the log as a file that `import` accepts")
+    exporting.add_argument("file", nargs="?", help="output file (default: standard output)")
+    exporting.set_defaults(run=_export)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
     args = parser.parse_args(argv)
     try:
         args.run(Settings.from_env(), args)
-    except SchemaNotCurrent as exc:
+    except (SchemaNotCurrent, InvalidFile, OSError) as exc:
         sys.exit(f"error: {exc}")

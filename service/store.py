@@ -101,6 +101,11 @@ class EventStore:
         with self._write_lock, self.db.writer.begin() as conn:
             return self.append_in(conn, stream, batch, expected_version)
 
+    def append_batches(self, batches: Sequence[tuple[str, Sequence[Event]]]) -> list[AppendResult]:
+        """Append several batches, to any streams, in one transaction: all stored or none."""
+        with self._write_lock, self.db.writer.begin() as conn:
+            return [self.append_in(conn, stream, batch) for stream, batch in batches]
+
     def append_in(
         self,
         conn: sa.Connection,
@@ -218,7 +223,8 @@ class EventStore:
                 continue
             if decode_stored(row.data, row.type, row.schema_version) != event:
                 raise IdConflict(
-                    f"event id {ids[index]} is already stored (position {row.position}) with a different body",
+                    f"event id {ids[index]} is already stored (position {row.position}) "
+                    "with a different body",
                     f"/events/{index}/id",
                     position=row.position,
                 )
@@ -257,9 +263,7 @@ class EventStore:
         targets = {w[3] for w in wanted if w[2] == "event"}
         stored_targets: dict[str, Event] = {}
         if targets:
-            for row in conn.execute(
-                sa.select(events.c.id, *_ROW_COLUMNS).where(events.c.id.in_(targets))
-            ):
+            for row in conn.execute(sa.select(events.c.id, *_ROW_COLUMNS).where(events.c.id.in_(targets))):
                 stored_targets[row.id] = decode_stored(row.data, row.type, row.schema_version)
         for index, path, kind, ident in wanted:
             if kind == "event":
@@ -356,9 +360,7 @@ class EventStore:
 
     @staticmethod
     def _recorded(conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Recorded]:
-        decoded = [
-            (row, decode_stored(row.data, row.type, row.schema_version)) for row in rows
-        ]
+        decoded = [(row, decode_stored(row.data, row.type, row.schema_version)) for row in rows]
         revisions: dict[str, list[sa.Row]] = {}
         if decoded:
             ids = [str(event.id) for _, event in decoded]

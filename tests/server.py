@@ -26,12 +26,18 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(env: dict[str, str], cwd: Path, timeout: float = 30) -> Iterator[tuple[str, subprocess.Popen]]:
+def running_server(
+    env: dict[str, str], cwd: Path, timeout: float = 30
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start `python -m service serve` with `env`; yield its base URL once /health answers."""
     full_env = clean_env(**env)
     log = open(cwd / "server.log", "w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve"], cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "service", "serve"],
+        cwd=cwd,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://{env.get('TIMELINE_HOST', '127.0.0.1')}:{env['TIMELINE_PORT']}"
     try:

@@ -80,7 +80,9 @@ def test_log_pages_carry_a_next_cursor_and_link(client: TestClient) -> None:
     assert [e["position"] for e in second.json()["events"]] == [7, 8]
     assert second.json()["next"] is None and "link" not in second.headers
     assert [e["position"] for e in client.get("/events?party=ukraine").json()["events"]] == [2]
-    assert [e["position"] for e in client.get("/events?stream=vocabulary&stream=talks&limit=2").json()["events"]] == [1, 2]
+    assert [
+        e["position"] for e in client.get("/events?stream=vocabulary&stream=talks&limit=2").json()["events"]
+    ] == [1, 2]
 
 
 def test_reads_answer_if_none_match_with_304(client: TestClient) -> None:
@@ -106,7 +108,9 @@ def test_retry_with_the_same_ids_returns_the_earlier_result(client: TestClient) 
 
 def test_version_conflict_carries_the_current_version(client: TestClient) -> None:
     vocabulary(client)
-    problem = assert_problem(post(client, "vocabulary", party("eu"), expected_version=1), 409, "/expected_version")
+    problem = assert_problem(
+        post(client, "vocabulary", party("eu"), expected_version=1), 409, "/expected_version"
+    )
     assert problem["current_version"] == 3
 
 
@@ -115,25 +119,96 @@ BAD_BATCHES = [
     ("not an object", b"[1, 2]", 422, None),
     ("empty batch", b'{"events": []}', 422, "/events"),
     ("unknown type", json.dumps({"events": [body("Rumour")]}).encode(), 422, "/events/0/type"),
-    ("unknown field", json.dumps({"events": [dict(party("eu"), colour="blue")]}).encode(), 422, "/events/0/colour"),
+    (
+        "unknown field",
+        json.dumps({"events": [dict(party("eu"), colour="blue")]}).encode(),
+        422,
+        "/events/0/colour",
+    ),
     ("unknown top-level field", json.dumps({"events": [party("eu")], "x": 1}).encode(), 422, "/x"),
-    ("impossible day", json.dumps({"events": [dict(party("eu"), occurred="2025-02-30")]}).encode(), 422, "/events/0/occurred"),
-    ("impossible month", json.dumps({"events": [dict(party("eu"), occurred="2025-13")]}).encode(), 422, "/events/0/occurred"),
-    ("not a date", json.dumps({"events": [dict(party("eu"), occurred="18 Feb 2025")]}).encode(), 422, "/events/0/occurred"),
-    ("reported before occurred", json.dumps({"events": [dict(party("eu"), occurred="2025-02", reported="2024")]}).encode(), 422, "/events/0"),
+    (
+        "impossible day",
+        json.dumps({"events": [dict(party("eu"), occurred="2025-02-30")]}).encode(),
+        422,
+        "/events/0/occurred",
+    ),
+    (
+        "impossible month",
+        json.dumps({"events": [dict(party("eu"), occurred="2025-13")]}).encode(),
+        422,
+        "/events/0/occurred",
+    ),
+    (
+        "not a date",
+        json.dumps({"events": [dict(party("eu"), occurred="18 Feb 2025")]}).encode(),
+        422,
+        "/events/0/occurred",
+    ),
+    (
+        "reported before occurred",
+        json.dumps({"events": [dict(party("eu"), occurred="2025-02", reported="2024")]}).encode(),
+        422,
+        "/events/0",
+    ),
     ("no source", json.dumps({"events": [dict(party("eu"), sources=[])]}).encode(), 422, "/events/0/sources"),
-    ("bad stance", json.dumps({"events": [statement("us", positions=[{"party": "us", "issue": "resource_deal", "stance": "maybe", "summary": "s"}])]}).encode(), 422, "/events/0/positions/0/stance"),
+    (
+        "bad stance",
+        json.dumps(
+            {
+                "events": [
+                    statement(
+                        "us",
+                        positions=[
+                            {"party": "us", "issue": "resource_deal", "stance": "maybe", "summary": "s"}
+                        ],
+                    )
+                ]
+            }
+        ).encode(),
+        422,
+        "/events/0/positions/0/stance",
+    ),
     ("unknown party", json.dumps({"events": [statement("narnia")]}).encode(), 422, "/events/0/party"),
-    ("unknown issue", json.dumps({"events": [statement("us", positions=[{"party": "us", "issue": "nato", "stance": "opposes", "summary": "s"}])]}).encode(), 422, "/events/0/positions/0/issue"),
-    ("unknown party in parties", json.dumps({"events": [statement("us", parties=["us", "narnia"])]}).encode(), 422, "/events/0/parties/1"),
-    ("negative expected version", json.dumps({"events": [party("eu")], "expected_version": -1}).encode(), 422, "/expected_version"),
+    (
+        "unknown issue",
+        json.dumps(
+            {
+                "events": [
+                    statement(
+                        "us",
+                        positions=[{"party": "us", "issue": "nato", "stance": "opposes", "summary": "s"}],
+                    )
+                ]
+            }
+        ).encode(),
+        422,
+        "/events/0/positions/0/issue",
+    ),
+    (
+        "unknown party in parties",
+        json.dumps({"events": [statement("us", parties=["us", "narnia"])]}).encode(),
+        422,
+        "/events/0/parties/1",
+    ),
+    (
+        "negative expected version",
+        json.dumps({"events": [party("eu")], "expected_version": -1}).encode(),
+        422,
+        "/expected_version",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("content", "status", "pointer"), [b[1:] for b in BAD_BATCHES], ids=[b[0] for b in BAD_BATCHES])
-def test_bad_input_gets_a_problem_and_stores_nothing(client: TestClient, content: bytes, status: int, pointer) -> None:
+@pytest.mark.parametrize(
+    ("content", "status", "pointer"), [b[1:] for b in BAD_BATCHES], ids=[b[0] for b in BAD_BATCHES]
+)
+def test_bad_input_gets_a_problem_and_stores_nothing(
+    client: TestClient, content: bytes, status: int, pointer
+) -> None:
     vocabulary(client)
-    response = client.post("/streams/talks/events", content=content, headers={"content-type": "application/json"})
+    response = client.post(
+        "/streams/talks/events", content=content, headers={"content-type": "application/json"}
+    )
     assert_problem(response, status, pointer)
     assert client.get("/events").json()["head"] == 3
 
@@ -181,4 +256,10 @@ def test_health_checks_the_database(client: TestClient) -> None:
 
 def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
     spec = client.get("/schema/openapi.json").json()
-    assert {"/events", "/events/{event_id}", "/streams/{stream}", "/streams/{stream}/events", "/health"} <= set(spec["paths"])
+    assert {
+        "/events",
+        "/events/{event_id}",
+        "/streams/{stream}",
+        "/streams/{stream}/events",
+        "/health",
+    } <= set(spec["paths"])

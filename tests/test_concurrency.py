@@ -13,7 +13,9 @@ from tests.factories import events, party, statement
 from tests.workers import write
 
 
-def test_a_later_append_waits_for_an_open_one_and_readers_see_no_gap(store: EventStore, database: Database) -> None:
+def test_a_later_append_waits_for_an_open_one_and_readers_see_no_gap(
+    store: EventStore, database: Database
+) -> None:
     store.append("vocabulary", events(party("us")))
     for outcome in ("commit", "rollback"):
         head = store.head()
@@ -21,7 +23,11 @@ def test_a_later_append_waits_for_an_open_one_and_readers_see_no_gap(store: Even
         transaction = slow.begin()
         store.append_in(slow, "slow", events(statement("us")))  # took position head+1, not committed
         later: dict = {}
-        thread = threading.Thread(target=lambda: later.update(r=store.append("fast", events(statement("us")))))
+
+        def append_later(result: dict = later) -> None:
+            result["r"] = store.append("fast", events(statement("us")))
+
+        thread = threading.Thread(target=append_later)
         thread.start()
         time.sleep(0.5)
         assert thread.is_alive(), "the later append must wait while an earlier one is in flight"

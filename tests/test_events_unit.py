@@ -34,7 +34,20 @@ def test_edtf_dates_stand_for_intervals(text, start, end, precision, approximate
 
 
 @pytest.mark.parametrize(
-    "text", ["2025-02-30", "2025-13", "2025-00", "2023-02-29", "0000", "25", "2025-2-1", "2025/02/18", "2025-02-18T10:00", "~2025", ""]
+    "text",
+    [
+        "2025-02-30",
+        "2025-13",
+        "2025-00",
+        "2023-02-29",
+        "0000",
+        "25",
+        "2025-2-1",
+        "2025/02/18",
+        "2025-02-18T10:00",
+        "~2025",
+        "",
+    ],
 )
 def test_invalid_dates_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="invalid date"):
@@ -47,11 +60,19 @@ def test_every_type_decodes_by_its_tag_and_round_trips() -> None:
         body("IssueDefined", issue="resource_deal", proposition="p"),
         body("MeetingHeld", location="Riyadh", format="in_person", track="one"),
         statement("us"),
-        body("ProposalTabled", proposal="p", by=["us"], name="Plan", stages=[{"name": "one", "terms": ["t"]}]),
+        body(
+            "ProposalTabled", proposal="p", by=["us"], name="Plan", stages=[{"name": "one", "terms": ["t"]}]
+        ),
         body("ProposalAmended", proposal="p", by=["us"], terms=["t"]),
         body("ProposalRejected", proposal="p", by=["ukraine"]),
         body("ProposalWithdrawn", proposal="p", by=["us"]),
-        body("AgreementReached", agreement="a", name="Deal", between=["us", "ukraine"], stage="agreed_in_principle"),
+        body(
+            "AgreementReached",
+            agreement="a",
+            name="Deal",
+            between=["us", "ukraine"],
+            stage="agreed_in_principle",
+        ),
         body("PledgeMade", by="germany", kind="military", what="more"),
         body("EventRetracted", target=str(uuid.uuid4()), reason="wrong"),
         body("EventCorrected", target=str(uuid.uuid4()), reason="typo", changes={"title": "T"}),
@@ -79,7 +100,9 @@ def test_references_name_every_party_issue_and_target() -> None:
             parties=["us"],
             delegations=[{"party": "russia", "members": [{"name": "Sergey Lavrov"}]}],
             absent=[{"party": "ukraine", "invited": False}],
-            positions=[{"party": "us", "issue": "us_russia_normalization", "stance": "supports", "summary": "s"}],
+            positions=[
+                {"party": "us", "issue": "us_russia_normalization", "stance": "supports", "summary": "s"}
+            ],
         )
     )
     assert [(r.path, r.kind, r.id) for r in references(meeting)] == [
@@ -90,7 +113,10 @@ def test_references_name_every_party_issue_and_target() -> None:
         ("absent[0].party", "party", "ukraine"),
     ]
     assert index_terms(meeting) == {
-        ("party", "us"), ("party", "russia"), ("party", "ukraine"), ("issue", "us_russia_normalization")
+        ("party", "us"),
+        ("party", "russia"),
+        ("party", "ukraine"),
+        ("issue", "us_russia_normalization"),
     }
     assert definition(event(party("eu"))) == ("party", "eu")
     rejected = event(body("ProposalRejected", proposal="plan", by=["ukraine"]))

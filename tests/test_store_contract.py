@@ -114,14 +114,20 @@ def test_retractions_and_corrections_name_a_stored_event(store: EventStore) -> N
     with pytest.raises(AppendRefused) as refused:
         store.append(
             "talks",
-            events(body("EventCorrected", target=str(original.id), reason="r", changes={"occurred": "2025-02-31"})),
+            events(
+                body(
+                    "EventCorrected", target=str(original.id), reason="r", changes={"occurred": "2025-02-31"}
+                )
+            ),
         )
     assert refused.value.pointer == "/events/0/changes"
     with pytest.raises(AppendRefused):
         store.append(
             "talks", events(body("EventCorrected", target=str(original.id), reason="r", changes={"id": "x"}))
         )
-    correction = event(body("EventCorrected", target=str(original.id), reason="r", changes={"occurred": "2025-02-19"}))
+    correction = event(
+        body("EventCorrected", target=str(original.id), reason="r", changes={"occurred": "2025-02-19"})
+    )
     retraction = event(body("EventRetracted", target=str(original.id), reason="never said"))
     store.append("talks", [correction, retraction])
     found, head = store.get(original.id)
@@ -185,7 +191,9 @@ def test_each_row_is_hash_chained_to_the_previous(store: EventStore, database) -
         previous = row.hash
 
 
-def test_stored_events_of_an_older_schema_are_upcast_on_read(store: EventStore, database, monkeypatch) -> None:
+def test_stored_events_of_an_older_schema_are_upcast_on_read(
+    store: EventStore, database, monkeypatch
+) -> None:
     seed_vocabulary(store)
     new = event(statement("us"))
     store.append("talks", [new])

@@ -32,7 +32,7 @@ class AppendController(Controller):
         "/streams/{stream:str}/events",
         guards=[require_write_token],
         summary="Append a batch of events to a stream",
-        description="Body: `{\"expected_version\": N (optional), \"events\": [event, ...]}`. "
+        description='Body: `{"expected_version": N (optional), "events": [event, ...]}`. '
         "All events are stored or none; an id already stored with the same body returns its earlier result.",
         status_code=201,
     )
@@ -43,7 +43,9 @@ class AppendController(Controller):
             msgspec.convert(stream, StreamName)
         except msgspec.ValidationError:
             raise problem(
-                422, "Invalid stream name", f"{stream!r} is not a stream name: use a-z, 0-9, _ . - (max 128)",
+                422,
+                "Invalid stream name",
+                f"{stream!r} is not a stream name: use a-z, 0-9, _ . - (max 128)",
                 "/stream",
             ) from None
         body = await request.body()

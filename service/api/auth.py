@@ -16,6 +16,8 @@ async def require_write_token(connection: ASGIConnection, _: BaseRouteHandler) -
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise NotAuthorizedException("writing needs an `Authorization: Bearer <token>` header", headers=_CHALLENGE)
+        raise NotAuthorizedException(
+            "writing needs an `Authorization: Bearer <token>` header", headers=_CHALLENGE
+        )
     if not any(hmac.compare_digest(token.encode(), known.encode()) for known in tokens):
         raise NotAuthorizedException("the bearer token is not one allowed to write", headers=_CHALLENGE)

@@ -19,7 +19,9 @@ _FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<fie
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
-def problem(status: int, title: str, detail: str, pointer: str | None = None, **extra: Any) -> ProblemDetailsException:
+def problem(
+    status: int, title: str, detail: str, pointer: str | None = None, **extra: Any
+) -> ProblemDetailsException:
     fields = {k: v for k, v in extra.items() if v is not None}
     if pointer is not None:
         fields["pointer"] = pointer

@@ -28,7 +28,9 @@ def read_response(request: Request, content: object, head: int) -> Response:
 
 
 def _page_link(path: str, params: dict[str, object]) -> str:
-    pairs = [(k, item) for k, v in params.items() for item in (v if isinstance(v, list) else [v]) if v is not None]
+    pairs = [
+        (k, item) for k, v in params.items() for item in (v if isinstance(v, list) else [v]) if v is not None
+    ]
     return f"{path}?{urlencode(pairs)}"
 
 
@@ -55,8 +57,14 @@ class LogController(Controller):
         next_link = None
         headers = {}
         if len(page.events) == limit:
-            params = {"after": page.events[-1].position, "limit": limit, "type": type, "stream": stream,
-                      "party": party, "issue": issue}
+            params = {
+                "after": page.events[-1].position,
+                "limit": limit,
+                "type": type,
+                "stream": stream,
+                "party": party,
+                "issue": issue,
+            }
             next_link = _page_link("/events", params)
             headers["Link"] = f'<{next_link}>; rel="next"'
         view = LogView(page.head, [EventView.of(e) for e in page.events], next_link)
@@ -91,7 +99,9 @@ class LogController(Controller):
             raise problem(404, "No such stream", f"no event is stored in stream {stream!r}")
         next_link = None
         if page.events and page.events[-1].version < version:
-            next_link = _page_link(f"/streams/{stream}", {"from_version": page.events[-1].version + 1, "limit": limit})
+            next_link = _page_link(
+                f"/streams/{stream}", {"from_version": page.events[-1].version + 1, "limit": limit}
+            )
         view = StreamView(page.head, stream, version, [EventView.of(e) for e in page.events], next_link)
         response = read_response(request, view, page.head)
         if next_link:
