@@ -162,16 +162,25 @@ class PledgeMade(Event, kw_only=True):
     to: Slug | None = None
 
 
-class EventRetracted(Event, kw_only=True):
+class _Meta(Event, kw_only=True):
+    """A fix of the record, not a happening in the world: it reveals no positions of its own."""
+
     target: uuid.UUID
     reason: Text
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.positions:
+            raise ValueError(f"a {type(self).__name__} cannot carry positions; correct the event instead")
 
-class EventCorrected(Event, kw_only=True):
+
+class EventRetracted(_Meta, kw_only=True):
+    """Names an earlier event that should not have been recorded."""
+
+
+class EventCorrected(_Meta, kw_only=True):
     """Names an earlier event and the fields that replace its own (validated against its type)."""
 
-    target: uuid.UUID
-    reason: Text
     changes: Annotated[dict[str, Any], Meta(min_length=1)]
 
 

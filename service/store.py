@@ -22,9 +22,11 @@ import sqlalchemy as sa
 
 from events.codec import apply_changes, decode_stored, encode
 from events.references import definition, index_terms, references
+from events.timeaxes import Logged
 from events.vocabulary import Event, EventCorrected, EventRetracted, type_name, with_stream
 from service.database import Database
 from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.projector import Projector
 from service.tables import definitions, event_terms, events
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
@@ -90,6 +92,7 @@ _ROW_COLUMNS = (
 class EventStore:
     def __init__(self, database: Database) -> None:
         self.db = database
+        self.projector = Projector(database.is_sqlite)
         self._write_lock = threading.Lock()
 
     # -- writing ---------------------------------------------------------------------------------------
@@ -172,6 +175,9 @@ class EventStore:
             terms += [{"kind": k, "term": t, "position": position} for k, t in index_terms(event)]
             results[index] = Appended(event.id, position, version)
         conn.execute(events.insert(), rows)
+        self.projector.apply(
+            conn, [Logged(row["position"], event) for row, (_, event) in zip(rows, new, strict=True)]
+        )
         if terms:
             conn.execute(event_terms.insert(), terms)
         if new_definitions:

@@ -53,3 +53,60 @@ definitions = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
+
+# -- projections: derived from the log, rebuilt by `python -m service rebuild` ---------------------------
+#
+# Each event that is not a retraction or correction has one row in `proj_versions` per form it takes,
+# with the rectangle of log positions [pos_from, pos_to) and knowledge dates [known_from, known_to) where
+# that form holds (see events.timeaxes.versions). An event never retracted or corrected has one row, open
+# to the end on both axes. `data` holds the corrected event when the form differs from the stored one.
+proj_versions = sa.Table(
+    "proj_versions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),  # the event's own log position
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("occurred", sa.String(10), nullable=False),
+    sa.Column("pos_from", sa.BigInteger, nullable=False),
+    sa.Column("pos_to", sa.BigInteger, nullable=False),
+    sa.Column("known_from", sa.String(10), nullable=False),
+    sa.Column("known_to", sa.String(10), nullable=False),
+    sa.Column("retracted", sa.Boolean, nullable=False),
+    sa.Column("corrected", sa.Boolean, nullable=False),
+    sa.Column("data", sa.Text, nullable=True),
+    sa.Index(None, "occurred", "seq"),
+    sa.Index(None, "seq"),
+    sa.Index(None, "type", "occurred", "seq"),
+)
+
+# One row per position an event form reveals, keyed for "latest stance per party and issue as of a date".
+proj_positions = sa.Table(
+    "proj_positions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("party", sa.String(64), nullable=False),
+    sa.Column("issue", sa.String(64), nullable=False),
+    sa.Column("occurred", sa.String(10), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),  # its place in the event's list of positions
+    sa.Column("pos_from", sa.BigInteger, nullable=False),
+    sa.Column("pos_to", sa.BigInteger, nullable=False),
+    sa.Column("known_from", sa.String(10), nullable=False),
+    sa.Column("known_to", sa.String(10), nullable=False),
+    sa.Column("stance", sa.String(16), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),  # proj_versions.id
+    sa.Index(None, "party", "issue", "occurred", "seq", "idx"),
+    sa.Index(None, "party", "occurred", "seq", "idx"),
+    sa.Index(None, "occurred", "seq", "idx"),
+    sa.Index(None, "seq"),
+)
+
+# Every (party, issue) pair that some position has named: the cells of the matrix.
+proj_cells = sa.Table(
+    "proj_cells",
+    metadata,
+    sa.Column("party", sa.String(64), primary_key=True),
+    sa.Column("issue", sa.String(64), primary_key=True),
+)
+
+PROJECTION_TABLES = (proj_versions, proj_positions, proj_cells)

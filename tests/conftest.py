@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from service.app import create_app
 from service.database import Database, connect, migrate
 from service.settings import Settings
+from service.tables import metadata
 from service.store import EventStore
 
 ADMIN_URL = os.environ.get("TIMELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -70,7 +71,7 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 def empty_postgres(url: str) -> Database:
     database = connect(url)
     with database.writer.begin() as conn:
-        conn.execute(sa.text("TRUNCATE events, event_terms, definitions"))
+        conn.execute(sa.text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)}"))
     return database
 
 
