@@ -270,3 +270,26 @@ def fold(events: Iterable[Effective]) -> State:
     cells = fold_positions(events)
     structure = fold_structure(e for e in events if type_name(e.event) in STRUCTURAL_TYPES)
     return msgspec.structs.replace(structure, positions=[cells[key] for key in sorted(cells)])
+
+
+class Change(_View):
+    """A position taken, with the stance the party held on that issue just before (None: none yet)."""
+
+    before: str | None
+    changed: bool
+    after: Stand
+
+
+def position_changes(events: Iterable[Effective]) -> list[Change]:
+    """Every position taken, in valid-time order, each with what it replaced."""
+    held: dict[tuple[str, str], str] = {}
+    changes = []
+    for effective in events:
+        for position in effective.event.positions:
+            key = (position.party, position.issue)
+            before = held.get(key)
+            changes.append(
+                Change(before=before, changed=before != position.stance, after=stand(effective, position))
+            )
+            held[key] = position.stance
+    return changes

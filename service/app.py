@@ -16,8 +16,10 @@ from service.api.append import AppendController
 from service.api.health import health
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
+from service.api.state import StateController
 from service.database import Database, check_schema, connect
 from service.openapi import EdtfDateSchema
+from service.projections import Projections
 from service.settings import Settings
 from service.store import EventStore
 
@@ -29,14 +31,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = database or connect(settings.database_url)
     check_schema(database)
     store = EventStore(database)
+    projections = Projections(database)
 
     async def close_database() -> None:
         if owns_database:
             database.dispose()
 
     return Litestar(
-        route_handlers=[AppendController, LogController, health],
-        dependencies={"store": Provide(lambda: store, sync_to_thread=False)},
+        route_handlers=[AppendController, LogController, StateController, health],
+        dependencies={
+            "store": Provide(lambda: store, sync_to_thread=False),
+            "projections": Provide(lambda: projections, sync_to_thread=False),
+        },
         state=State({"write_tokens": settings.write_tokens}),
         plugins=[
             ProblemDetailsPlugin(

@@ -18,9 +18,9 @@ from service.store import EventStore
 HEAD_HEADER = "Timeline-Head"
 
 
-def read_response(request: Request, content: object, head: int) -> Response:
-    """A read answer with the log head it reflects, as a header and as a validator for caches."""
-    etag = f'"{head}"'
+def read_response(request: Request, content: object, head: int, position: int | None = None) -> Response:
+    """A read answer with the log head, and an ETag from the log position it reflects (default: the head)."""
+    etag = f'"{head if position is None else position}"'
     headers = {HEAD_HEADER: str(head), "ETag": etag}
     if etag in request.headers.get("if-none-match", "").replace("W/", "").split(", "):
         return Response(content=b"", status_code=304, headers=headers)

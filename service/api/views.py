@@ -7,6 +7,7 @@ import datetime as dt
 import msgspec
 
 from events.dates import EdtfDate, Precision
+from events.folds import Change, IssueInfo, PartyInfo, Stand, State
 from events.vocabulary import AnyEvent
 from service.store import Appended, Recorded, Revision
 
@@ -85,3 +86,56 @@ class HealthView(msgspec.Struct, frozen=True):
     status: str
     database: str
     head: int | None
+
+
+class AxesView(msgspec.Struct, frozen=True):
+    """The point on the three time axes an answer was asked for (null: now / everything)."""
+
+    as_of: str | None
+    known_at: str | None
+    at: int | None
+
+
+class StateView(msgspec.Struct, frozen=True):
+    position: int  # the log position the answer reflects: cite it, reproduce it with at=
+    head: int
+    axes: AxesView
+    state: State
+
+
+class PartiesView(msgspec.Struct, frozen=True):
+    position: int
+    head: int
+    axes: AxesView
+    parties: list[PartyInfo]
+
+
+class IssuesView(msgspec.Struct, frozen=True):
+    position: int
+    head: int
+    axes: AxesView
+    issues: list[IssueInfo]
+
+
+class PartyView(msgspec.Struct, frozen=True):
+    position: int
+    head: int
+    axes: AxesView
+    party: PartyInfo | None  # None: not (yet) defined at this point on the axes
+    positions: list[Stand]
+
+
+class IssueView(msgspec.Struct, frozen=True):
+    position: int
+    head: int
+    axes: AxesView
+    issue: IssueInfo | None
+    positions: list[Stand]
+
+
+class ChangesView(msgspec.Struct, frozen=True):
+    position: int
+    head: int
+    axes: AxesView
+    changes: list[Change]
+    next: str | None

@@ -1,0 +1,242 @@
+"""Answers from the projection tables, for any point on the three time axes, without replaying the log.
+
+Each query reads the log head first and filters every row by ``at = min(at, head)``: positions commit in
+order and projections are written in the append transaction, so the answer is exactly the state at that
+log position even while writers append concurrently, and it can be reproduced with ``at=``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import msgspec
+import sqlalchemy as sa
+
+from events.codec import decode_stored, decoder
+from events.folds import (
+    STRUCTURAL_TYPES,
+    Change,
+    IssueInfo,
+    PartyInfo,
+    Stand,
+    State,
+    fold_structure,
+    stand,
+)
+from events.timeaxes import FOREVER_DATE, FOREVER_POSITION, Effective
+from events.vocabulary import AnyEvent, Event
+from service.database import Database
+from service.tables import definitions, events, proj_cells, proj_positions, proj_versions
+
+_corrected = decoder(AnyEvent)
+# Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
+# the day before it, which every open rectangle contains and every closed one excludes.
+_LAST_QUERYABLE_DAY = FOREVER_DATE - dt.timedelta(days=1)
+
+
+class Axes(NamedTuple):
+    """A point on the three time axes. ``at`` is the log position the answer reflects."""
+
+    as_of: dt.date = FOREVER_DATE
+    known_at: dt.date = FOREVER_DATE
+    at: int = FOREVER_POSITION
+
+
+class Key(NamedTuple):
+    """Where a position taken sits in valid-time order: a keyset cursor."""
+
+    occurred: str
+    seq: int
+    idx: int
+
+
+class ChangePage(NamedTuple):
+    changes: list[Change]
+    next: Key | None
+
+
+def _rect(table: sa.Table, axes: Axes) -> list[sa.ColumnElement[bool]]:
+    known = axes.known_at.isoformat()
+    return [
+        table.c.pos_from <= axes.at,
+        table.c.pos_to > axes.at,
+        table.c.known_from <= known,
+        table.c.known_to > known,
+    ]
+
+
+def _valid_until(axes: Axes) -> str:
+    # An event counts only once reported, and is never reported before it occurred: so nothing occurring
+    # after known_at can count, and bounding the scan by it keeps old-knowledge queries cheap.
+    return min(axes.as_of, axes.known_at).isoformat()
+
+
+class Projections:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    def read(self, axes: Axes, answer):
+        """Run ``answer(conn, axes)`` with ``at`` clamped to the head; returns (result, position, head)."""
+        with self.db.reader.connect() as conn:
+            head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
+            axes = axes._replace(at=min(axes.at, head), known_at=min(axes.known_at, _LAST_QUERYABLE_DAY))
+            return answer(conn, axes), axes.at, head
+
+    # -- answers (each takes a connection and clamped axes) ---------------------------------------------
+
+    def state(self, conn: sa.Connection, axes: Axes) -> State:
+        structure = fold_structure(self._structural(conn, axes, STRUCTURAL_TYPES))
+        return msgspec.structs.replace(structure, positions=self._stands(conn, axes))
+
+    def vocabulary(self, conn: sa.Connection, axes: Axes) -> State:
+        return fold_structure(self._structural(conn, axes, ("PartyDefined", "IssueDefined")))
+
+    def party(self, conn: sa.Connection, axes: Axes, party: str) -> tuple[PartyInfo | None, list[Stand]]:
+        vocabulary = fold_structure(self._structural(conn, axes, ("PartyDefined",)))
+        info = next((p for p in vocabulary.parties if p.id == party), None)
+        return info, self._stands(conn, axes, party=party)
+
+    def issue(self, conn: sa.Connection, axes: Axes, issue: str) -> tuple[IssueInfo | None, list[Stand]]:
+        vocabulary = fold_structure(self._structural(conn, axes, ("IssueDefined",)))
+        info = next((i for i in vocabulary.issues if i.id == issue), None)
+        return info, self._stands(conn, axes, issue=issue)
+
+    def is_defined(self, conn: sa.Connection, kind: str, ident: str) -> bool:
+        query = sa.select(definitions.c.position).where(definitions.c.kind == kind, definitions.c.id == ident)
+        position = conn.scalar(query)
+        return position is not None
+
+    def changes(
+        self,
+        conn: sa.Connection,
+        axes: Axes,
+        *,
+        after: dt.date | None = None,
+        party: str | None = None,
+        cursor: Key | None = None,
+        limit: int = 100,
+        only_changed: bool = False,
+    ) -> ChangePage:
+        """Positions taken with ``after < occurred <= as_of`` in valid-time order, with what they replaced."""
+        f, g = proj_positions, proj_positions.alias("g")
+        before = (
+            sa.select(g.c.stance)
+            .where(
+                g.c.party == f.c.party,
+                g.c.issue == f.c.issue,
+                *_rect(g, axes),
+                sa.tuple_(g.c.occurred, g.c.seq, g.c.idx) < sa.tuple_(f.c.occurred, f.c.seq, f.c.idx),
+            )
+            .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = sa.select(
+            f.c.occurred, f.c.seq, f.c.idx, f.c.stance, f.c.version, before.label("before")
+        ).where(f.c.occurred <= _valid_until(axes), *_rect(f, axes))
+        if after is not None:
+            query = query.where(f.c.occurred > after.isoformat())
+        if party is not None:
+            query = query.where(f.c.party == party)
+        if cursor is not None:
+            query = query.where(sa.tuple_(f.c.occurred, f.c.seq, f.c.idx) > tuple(cursor))
+        if only_changed:
+            query = query.where(sa.or_(before.is_(None), before != f.c.stance))
+        rows = conn.execute(query.order_by(f.c.occurred, f.c.seq, f.c.idx).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        forms = self._forms(conn, {row.version for row in rows})
+        changes = []
+        for row in rows:
+            effective = forms[row.version]
+            after_stand = stand(effective, effective.event.positions[row.idx])
+            changes.append(Change(before=row.before, changed=row.before != row.stance, after=after_stand))
+        next_key = Key(rows[-1].occurred, rows[-1].seq, rows[-1].idx) if more else None
+        return ChangePage(changes, next_key)
+
+    # -- building blocks --------------------------------------------------------------------------------
+
+    def _stands(
+        self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None
+    ) -> list[Stand]:
+        """The latest position in each (party, issue) cell: one index seek per cell, whatever the log size."""
+        g = proj_positions.alias("g")
+        latest = (
+            sa.select(g.c.id)
+            .where(
+                g.c.party == proj_cells.c.party,
+                g.c.issue == proj_cells.c.issue,
+                g.c.occurred <= _valid_until(axes),
+                *_rect(g, axes),
+            )
+            .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
+            .limit(1)
+            .correlate(proj_cells)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(proj_cells.c.party, proj_cells.c.issue, proj_positions.c.idx, proj_positions.c.version)
+            .select_from(proj_cells)
+            .join(proj_positions, proj_positions.c.id == latest)
+            .order_by(proj_cells.c.party, proj_cells.c.issue)
+        )
+        if party is not None:
+            query = query.where(proj_cells.c.party == party)
+        if issue is not None:
+            query = query.where(proj_cells.c.issue == issue)
+        rows = conn.execute(query).all()
+        forms = self._forms(conn, {row.version for row in rows})
+        return [stand(forms[row.version], forms[row.version].event.positions[row.idx]) for row in rows]
+
+    def _forms(self, conn: sa.Connection, version_ids: set[int]) -> dict[int, Effective]:
+        """The event form each version row stands for."""
+        if not version_ids:
+            return {}
+        rows = conn.execute(
+            sa.select(
+                proj_versions.c.id,
+                proj_versions.c.seq,
+                proj_versions.c.retracted,
+                proj_versions.c.corrected,
+                proj_versions.c.data.label("corrected_data"),
+                events.c.data,
+                events.c.type,
+                events.c.schema_version,
+            )
+            .join(events, events.c.position == proj_versions.c.seq)
+            .where(proj_versions.c.id.in_(version_ids))
+        ).all()
+        return {row.id: _effective(row) for row in rows}
+
+    def _structural(self, conn: sa.Connection, axes: Axes, types: Sequence[str]) -> list[Effective]:
+        rows = conn.execute(
+            sa.select(
+                proj_versions.c.seq,
+                proj_versions.c.retracted,
+                proj_versions.c.corrected,
+                proj_versions.c.data.label("corrected_data"),
+                events.c.data,
+                events.c.type,
+                events.c.schema_version,
+            )
+            .join(events, events.c.position == proj_versions.c.seq)
+            .where(
+                proj_versions.c.type.in_(types),
+                proj_versions.c.occurred <= _valid_until(axes),
+                proj_versions.c.retracted.is_(False),
+                *_rect(proj_versions, axes),
+            )
+            .order_by(proj_versions.c.occurred, proj_versions.c.seq)
+        ).all()
+        return [_effective(row) for row in rows]
+
+
+def _effective(row: sa.Row) -> Effective:
+    event: Event = (
+        _corrected.decode(row.corrected_data)
+        if row.corrected_data is not None
+        else decode_stored(row.data, row.type, row.schema_version)
+    )
+    return Effective(row.seq, event, row.retracted, row.corrected)
