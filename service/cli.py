@@ -1,4 +1,4 @@
-"""Command line: ``python -m service migrate | seed | import FILE | export [FILE] | serve``."""
+"""Command line: ``python -m service migrate | seed | import FILE | export [FILE] | rebuild | serve``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 
 from service.database import SchemaNotCurrent, check_schema, connect, migrate
@@ -60,6 +61,16 @@ def _export(_: Settings, args: argparse.Namespace) -> None:
         Path(args.file).write_bytes(content)
 
 
+def _rebuild(_: Settings, __: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    count = _with_store(lambda store: store.rebuild_projections())
+    elapsed = time.perf_counter() - started
+    print(
+        f"rebuilt projections from {count} events in {elapsed:.2f} s ({count / elapsed:,.0f} events/s)",
+        file=sys.stderr,
+    )
+
+
 def _local_token(settings: Settings) -> str:
     """The write token kept in the token file, created on first use."""
     path = settings.token_file
@@ -108,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     exporting = commands.add_parser("export", help="write the log as a file that `import` accepts")
     exporting.add_argument("file", nargs="?", help="output file (default: standard output)")
     exporting.set_defaults(run=_export)
+    commands.add_parser("rebuild", help="recreate every projection from the log").set_defaults(run=_rebuild)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
     args = parser.parse_args(argv)
     try:

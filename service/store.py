@@ -304,6 +304,13 @@ class EventStore:
                 f"the corrected event would be invalid: {exc}", f"/events/{index}/changes"
             ) from exc
 
+    def rebuild_projections(self) -> int:
+        """Recreate every projection from the log, under the append lock; returns events read."""
+        with self._write_lock, self.db.writer.begin() as conn:
+            if not self.db.is_sqlite:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+            return self.projector.rebuild(conn)
+
     # -- reading ---------------------------------------------------------------------------------------
 
     def head(self) -> int:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from events.dates import EdtfDate
 from service.api.problems import problem
@@ -181,7 +181,7 @@ class StateController(Controller):
         as_of: AsOf = None,
         known_at: KnownAt = None,
         at: At = None,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> Response[ChangesView]:
         axes, echo = axes_of(as_of, known_at, at)
@@ -203,12 +203,12 @@ class StateController(Controller):
         self,
         request: Request,
         projections: NamedDependency[Projections],
-        from_: Annotated[str | None, Parameter(query="from", description="exclusive start date")] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", description="exclusive start date")] = None,
         to: Annotated[str | None, Parameter(description="inclusive end date")] = None,
         known_at: KnownAt = None,
         at: At = None,
-        party: str | None = None,
-        cursor: str | None = None,
+        party: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> Response[ChangesView]:
         axes, echo = axes_of(to, known_at, at)
