@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic logs (``generate``) and the as-of read latency benchmark (``projections``)."""

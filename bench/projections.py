@@ -1,0 +1,452 @@
+"""As-of reads must not replay the log: their cost must stay flat as the log grows.
+
+For each backend and log size this script creates a fresh database, migrates it, loads a synthetic log
+(``bench/generate.py``) through the real write path (``EventStore.append_batches``, batches of up to 1,000
+events grouped by stream), starts a real server process (``python -m service serve``) and measures, with one
+keep-alive HTTP client, the latency of
+
+- ``GET /state?as_of=D``
+- ``GET /issues/{issue}?as_of=D``
+- ``GET /parties/{party}/history?limit=100&as_of=D``
+
+for random dates D over the two years of the log and random issues and parties. Then it stops the server,
+runs ``python -m service rebuild`` and reports its rate. At the end it prints p50/p99 per endpoint, the
+ratio of p50 at the largest size to p50 at the smallest, load and rebuild rates, and the machine.
+
+    python bench/projections.py [--sizes 10000,100000,1000000] [--backends sqlite,postgresql]
+                                [--requests 200] [--warmup 20] [--seed 2025]
+
+SQLite databases live in a temporary directory; PostgreSQL databases (``timeline_bench_<random>``) are
+created on the server named by ``--postgres-url`` (default: ``TIMELINE_BENCH_POSTGRES_URL``, then
+``TIMELINE_TEST_POSTGRES_URL``, then ``postgresql://postgres@127.0.0.1:5432/postgres``) and dropped at the
+end. Nothing is written into the work tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from bench.generate import DAYS, ISSUE_IDS, MIN_GAP, PARTY_IDS, day, generate  # noqa: E402
+from events.codec import convert  # noqa: E402
+from events.vocabulary import AnyEvent  # noqa: E402
+from service.database import connect, migrate  # noqa: E402
+from service.store import EventStore  # noqa: E402
+
+BATCH = MIN_GAP  # events per append transaction (the API's limit per batch is 1,000 too)
+TOKEN = "bench"
+TARGET_RATIO = 1.5
+TARGET_P50_MS = {"sqlite": 5.0, "postgresql": 10.0}
+TARGET_REBUILD = 150_000
+ENDPOINTS = ("state", "issue", "history")
+
+
+# -- databases ---------------------------------------------------------------------------------------------
+
+
+def default_postgres_url() -> str:
+    return (
+        os.environ.get("TIMELINE_BENCH_POSTGRES_URL")
+        or os.environ.get("TIMELINE_TEST_POSTGRES_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+
+
+@contextmanager
+def fresh_database(backend: str, workdir: Path, admin_url: str) -> Iterator[str]:
+    """A new, empty database; yields its URL and removes it afterwards."""
+    if backend == "sqlite":
+        path = workdir / "bench.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    name = f"timeline_bench_{secrets.token_hex(6)}"
+    admin = sa.make_url(admin_url).set(drivername="postgresql")
+    conninfo = admin.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_bytes(url: str) -> int:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return sum(
+            Path(f"{parsed.database}{s}").stat().st_size
+            for s in ("", "-wal")
+            if Path(f"{parsed.database}{s}").exists()
+        )
+    with psycopg.connect(parsed.render_as_string(hide_password=False)) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def server_version(backend: str, url: str) -> str:
+    if backend == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
+    with psycopg.connect(sa.make_url(url).render_as_string(hide_password=False)) as conn:
+        return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
+
+
+# -- loading -----------------------------------------------------------------------------------------------
+
+
+def load(url: str, size: int, seed: int) -> dict[str, float]:
+    """Migrate and append a generated log of ``size`` events; returns timings."""
+    database = connect(url)
+    try:
+        migrate(database)
+        store = EventStore(database)
+        started = time.perf_counter()
+        appending = 0.0
+        chunk: list[tuple[str, dict[str, Any]]] = []
+        loaded = 0
+        report_every = max(BATCH, size // 10)
+
+        def flush() -> None:
+            nonlocal appending, loaded
+            batches: dict[str, list] = {}
+            for stream, event in chunk:
+                batches.setdefault(stream, []).append(convert(event, AnyEvent))
+            t = time.perf_counter()
+            store.append_batches(list(batches.items()))
+            appending += time.perf_counter() - t
+            loaded += len(chunk)
+            chunk.clear()
+            if loaded % report_every == 0 and loaded < size:
+                rate = loaded / appending
+                print(f"    loaded {loaded:,} events ({rate:,.0f} events/s appending)", file=sys.stderr)
+
+        for item in generate(size, seed):
+            chunk.append(item)
+            if len(chunk) == BATCH:
+                flush()
+        if chunk:
+            flush()
+        head = store.head()
+        if head != size:
+            raise RuntimeError(f"loaded {size} events but the log head is {head}")
+        return {"append_s": appending, "wall_s": time.perf_counter() - started}
+    finally:
+        database.dispose()
+
+
+# -- the server --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def service_env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMELINE_")}
+    return env | {"TIMELINE_DATABASE_URL": url, "TIMELINE_WRITE_TOKENS": TOKEN} | extra
+
+
+@contextmanager
+def running_server(url: str, workdir: Path, timeout: float = 60) -> Iterator[str]:
+    """Start ``python -m service serve``; yield its base URL once ``/health`` answers."""
+    port = free_port()
+    env = service_env(url, TIMELINE_HOST="127.0.0.1", TIMELINE_PORT=str(port))
+    with open(workdir / "server.log", "w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"server exited with {process.returncode}:\n{log.read()}")
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the server did not become healthy")
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def random_date(rng: random.Random) -> str:
+    return day(rng.randrange(DAYS)).isoformat()
+
+
+REQUESTS: dict[str, Callable[[random.Random], str]] = {
+    "state": lambda rng: f"/state?as_of={random_date(rng)}",
+    "issue": lambda rng: f"/issues/{rng.choice(ISSUE_IDS)}?as_of={random_date(rng)}",
+    "history": lambda rng: f"/parties/{rng.choice(PARTY_IDS)}/history?limit=100&as_of={random_date(rng)}",
+}
+
+
+def measure(base: str, requests: int, warmup: int, seed: int) -> dict[str, dict[str, float]]:
+    """Latency of each endpoint in ms over ``requests`` requests each (interleaved), after a warm-up."""
+    rng = random.Random(f"{seed}:requests")
+    timings: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+    sizes: dict[str, list[int]] = {name: [] for name in ENDPOINTS}
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for _ in range(warmup):
+            for name in ENDPOINTS:
+                client.get(REQUESTS[name](rng)).raise_for_status()
+        for _ in range(requests):
+            for name in ENDPOINTS:
+                path = REQUESTS[name](rng)
+                started = time.perf_counter()
+                response = client.get(path)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:500]}")
+                timings[name].append(elapsed * 1000)
+                sizes[name].append(len(response.content))
+    return {
+        name: {
+            "p50": statistics.median(values),
+            "p99": percentile(values, 99),
+            "max": max(values),
+            "kib": statistics.mean(sizes[name]) / 1024,
+        }
+        for name, values in timings.items()
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+# -- rebuild -----------------------------------------------------------------------------------------------
+
+
+def rebuild(url: str, workdir: Path) -> dict[str, float]:
+    """Run ``python -m service rebuild``; its own rate, its wall time and its peak memory."""
+    with open(workdir / "rebuild.log", "w+") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "rebuild"],
+            cwd=workdir,
+            env=service_env(url),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        log.seek(0)
+        output = log.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"rebuild failed ({process.returncode}):\n{output}")
+    match = re.search(r"from (\d+) events in ([\d.]+) s", output)
+    if match is None:
+        raise RuntimeError(f"cannot read the rebuild rate from:\n{output}")
+    count, seconds = int(match[1]), float(match[2])
+    return {"events": count, "seconds": seconds, "wall_s": wall, "max_rss_mib": usage.ru_maxrss / 1024}
+
+
+# -- the run -----------------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {memory:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def run_one(backend: str, size: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    print(f"== {backend}, {size:,} events", file=sys.stderr)
+    with fresh_database(backend, workdir, args.postgres_url) as url:
+        loaded = load(url, size, args.seed)
+        result: dict[str, Any] = {
+            "backend": backend,
+            "size": size,
+            "version": server_version(backend, url),
+            "load": size / loaded["append_s"],
+            "load_wall": size / loaded["wall_s"],
+            "mib": database_bytes(url) / 2**20,
+        }
+        print(
+            f"   load: {result['load']:,.0f} events/s appending "
+            f"({result['load_wall']:,.0f}/s with generation), database {result['mib']:,.0f} MiB",
+            file=sys.stderr,
+        )
+        with running_server(url, workdir) as base:
+            result["latency"] = measure(base, args.requests, args.warmup, args.seed)
+        for name, figures in result["latency"].items():
+            print(
+                f"   {name:8} p50 {figures['p50']:7.2f} ms  p99 {figures['p99']:7.2f} ms  "
+                f"({figures['kib']:.0f} KiB)",
+                file=sys.stderr,
+            )
+        if args.rebuild:
+            result["rebuild"] = rebuild(url, workdir)
+            r = result["rebuild"]
+            print(
+                f"   rebuild: {r['events'] / r['seconds']:,.0f} events/s ({r['seconds']:.1f} s, "
+                f"peak {r['max_rss_mib']:,.0f} MiB)",
+                file=sys.stderr,
+            )
+    return result
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print()
+    print(f"Negotiation Timeline: as-of read benchmark, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    print(f"machine: {machine()}")
+    print(
+        f"{args.requests} requests per endpoint after {args.warmup} warm-up rounds, one keep-alive client, "
+        f"random as_of over {day(0)}..{day(DAYS - 1)}; seed {args.seed}"
+    )
+    print()
+    header = (
+        f"{'backend':<11}{'events':>10}  {'endpoint':<9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'KiB':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        for name in ENDPOINTS:
+            f = r["latency"][name]
+            print(
+                f"{r['backend']:<11}{r['size']:>10,}  {name:<9}{f['p50']:>9.2f}{f['p99']:>9.2f}"
+                f"{f['max']:>9.1f}{f['kib']:>7.0f}"
+            )
+    print()
+    print(
+        f"{'backend':<11}{'events':>10}{'load ev/s':>12}{'rebuild ev/s':>14}{'rebuild s':>11}"
+        f"{'rebuild MiB':>13}{'db MiB':>9}  server"
+    )
+    for r in results:
+        rb = r.get("rebuild")
+        rebuild_cols = (
+            f"{rb['events'] / rb['seconds']:>14,.0f}{rb['seconds']:>11.1f}{rb['max_rss_mib']:>13,.0f}"
+            if rb
+            else f"{'-':>14}{'-':>11}{'-':>13}"
+        )
+        print(
+            f"{r['backend']:<11}{r['size']:>10,}{r['load']:>12,.0f}{rebuild_cols}{r['mib']:>9,.0f}"
+            f"  {r['version']}"
+        )
+    print()
+    checks = []
+    for backend in dict.fromkeys(r["backend"] for r in results):
+        runs = sorted((r for r in results if r["backend"] == backend), key=lambda r: r["size"])
+        small, large = runs[0], runs[-1]
+        if len(runs) > 1:
+            for name in ENDPOINTS:
+                ratio = large["latency"][name]["p50"] / small["latency"][name]["p50"]
+                ratio99 = large["latency"][name]["p99"] / small["latency"][name]["p99"]
+                ok = ratio <= TARGET_RATIO
+                print(
+                    f"{backend:<11}{name:<9} p50 ratio {large['size']:,}/{small['size']:,} = {ratio:.2f}"
+                    f" (p99 ratio {ratio99:.2f})  target <= {TARGET_RATIO}: {'ok' if ok else 'MISSED'}"
+                )
+                checks.append(ok)
+        if large["size"] >= 1_000_000:
+            limit = TARGET_P50_MS[backend]
+            for name in ENDPOINTS:
+                p50 = large["latency"][name]["p50"]
+                ok = p50 < limit
+                print(
+                    f"{backend:<11}{name:<9} p50 at {large['size']:,} = {p50:.2f} ms"
+                    f"  target < {limit:g} ms: {'ok' if ok else 'MISSED'}"
+                )
+                checks.append(ok)
+            if "rebuild" in large:
+                rb = large["rebuild"]
+                rate = rb["events"] / rb["seconds"]
+                ok = rate >= TARGET_REBUILD
+                print(
+                    f"{backend:<11}rebuild  at {large['size']:,} = {rate:,.0f} events/s"
+                    f"  target >= {TARGET_REBUILD:,}: {'ok' if ok else 'MISSED'}"
+                )
+                checks.append(ok)
+    if checks:
+        print(f"\n{sum(checks)} of {len(checks)} targets met")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated log sizes")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite, postgresql or both")
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per endpoint")
+    parser.add_argument("--warmup", type=int, default=20, help="warm-up requests per endpoint")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--postgres-url", default=default_postgres_url(), help="where to create databases")
+    parser.add_argument("--no-rebuild", dest="rebuild", action="store_false", help="skip the rebuild")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
+    backends = [b.strip() for b in args.backends.split(",")]
+    for backend in backends:
+        if backend not in TARGET_P50_MS:
+            parser.error(f"unknown backend {backend!r}")
+
+    workdir = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
+    results = []
+    try:
+        for backend in backends:
+            for size in sizes:
+                results.append(run_one(backend, size, args, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if results:
+            report(results, args)
+
+
+if __name__ == "__main__":
+    main()
