@@ -7,6 +7,7 @@ tables; whatever the append order, dates, precisions, retractions and correction
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 
@@ -19,6 +20,7 @@ from events.dates import EdtfDate
 from events.folds import fold, position_changes
 from events.timeaxes import Logged, counting
 from service.database import Database
+from service.errors import AppendRefused
 from service.projections import Axes, Projections
 from service.store import EventStore
 from service.tables import PROJECTION_TABLES, metadata
@@ -162,13 +164,10 @@ def wipe(database: Database) -> None:
 
 def append_all(store: EventStore, batches: list[list[dict]]) -> list[Logged]:
     """Append each batch to a stream of its own (appends that would be invalid are dropped)."""
-    from service.errors import AppendRefused
-
     for n, batch in enumerate(batches):
-        try:
+        # e.g. a correction whose result would be invalid is refused: nothing of it is stored
+        with contextlib.suppress(AppendRefused):
             store.append(f"s{n % 3}", [event(e) for e in batch])
-        except AppendRefused:
-            pass  # e.g. a correction whose result would be invalid: refused, nothing stored
     return [Logged(r.position, r.event) for r in store.read_log(limit=1000).events]
 
 
