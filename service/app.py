@@ -17,11 +17,13 @@ from service.api.health import health
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
 from service.api.state import StateController
+from service.api.timeline import TimelineController, timeline_query
 from service.database import Database, check_schema, connect
 from service.openapi import EdtfDateSchema
 from service.projections import Projections
 from service.settings import Settings
 from service.store import EventStore
+from service.timeline import Timeline
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
@@ -32,16 +34,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     check_schema(database)
     store = EventStore(database)
     projections = Projections(database)
+    timeline = Timeline(database)
 
     async def close_database() -> None:
         if owns_database:
             database.dispose()
 
     return Litestar(
-        route_handlers=[AppendController, LogController, StateController, health],
+        route_handlers=[AppendController, LogController, StateController, TimelineController, health],
         dependencies={
             "store": Provide(lambda: store, sync_to_thread=False),
             "projections": Provide(lambda: projections, sync_to_thread=False),
+            "timeline": Provide(lambda: timeline, sync_to_thread=False),
+            "timeline_query": Provide(timeline_query),
         },
         state=State({"write_tokens": settings.write_tokens}),
         plugins=[

@@ -57,7 +57,8 @@ class ChangePage(NamedTuple):
     next: Key | None
 
 
-def _rect(table: sa.Table, axes: Axes) -> list[sa.ColumnElement[bool]]:
+def rect(table: sa.Table, axes: Axes) -> list[sa.ColumnElement[bool]]:
+    """Rows whose (position, knowledge date) rectangle holds the point ``axes`` asks about."""
     known = axes.known_at.isoformat()
     return [
         table.c.pos_from <= axes.at,
@@ -73,6 +74,12 @@ def _valid_until(axes: Axes) -> str:
     return min(axes.as_of, axes.known_at).isoformat()
 
 
+def clamp(conn: sa.Connection, axes: Axes) -> tuple[Axes, int]:
+    """Read the head, and pin ``at`` to it: the answer then reflects exactly that log position."""
+    head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
+    return axes._replace(at=min(axes.at, head), known_at=min(axes.known_at, _LAST_QUERYABLE_DAY)), head
+
+
 class Projections:
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -80,8 +87,7 @@ class Projections:
     def read(self, axes: Axes, answer):
         """Run ``answer(conn, axes)`` with ``at`` clamped to the head; returns (result, position, head)."""
         with self.db.reader.connect() as conn:
-            head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
-            axes = axes._replace(at=min(axes.at, head), known_at=min(axes.known_at, _LAST_QUERYABLE_DAY))
+            axes, head = clamp(conn, axes)
             return answer(conn, axes), axes.at, head
 
     # -- answers (each takes a connection and clamped axes) ---------------------------------------------
@@ -126,7 +132,7 @@ class Projections:
             .where(
                 g.c.party == f.c.party,
                 g.c.issue == f.c.issue,
-                *_rect(g, axes),
+                *rect(g, axes),
                 sa.tuple_(g.c.occurred, g.c.seq, g.c.idx) < sa.tuple_(f.c.occurred, f.c.seq, f.c.idx),
             )
             .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
@@ -135,7 +141,7 @@ class Projections:
         )
         query = sa.select(
             f.c.occurred, f.c.seq, f.c.idx, f.c.stance, f.c.version, before.label("before")
-        ).where(f.c.occurred <= _valid_until(axes), *_rect(f, axes))
+        ).where(f.c.occurred <= _valid_until(axes), *rect(f, axes))
         if after is not None:
             query = query.where(f.c.occurred > after.isoformat())
         if party is not None:
@@ -169,7 +175,7 @@ class Projections:
                 g.c.party == proj_cells.c.party,
                 g.c.issue == proj_cells.c.issue,
                 g.c.occurred <= _valid_until(axes),
-                *_rect(g, axes),
+                *rect(g, axes),
             )
             .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
             .limit(1)
@@ -208,7 +214,7 @@ class Projections:
             .join(events, events.c.position == proj_versions.c.seq)
             .where(proj_versions.c.id.in_(version_ids))
         ).all()
-        return {row.id: _effective(row) for row in rows}
+        return {row.id: effective_of(row) for row in rows}
 
     def _structural(self, conn: sa.Connection, axes: Axes, types: Sequence[str]) -> list[Effective]:
         rows = conn.execute(
@@ -226,14 +232,14 @@ class Projections:
                 proj_versions.c.type.in_(types),
                 proj_versions.c.occurred <= _valid_until(axes),
                 proj_versions.c.retracted.is_(False),
-                *_rect(proj_versions, axes),
+                *rect(proj_versions, axes),
             )
             .order_by(proj_versions.c.occurred, proj_versions.c.seq)
         ).all()
-        return [_effective(row) for row in rows]
+        return [effective_of(row) for row in rows]
 
 
-def _effective(row: sa.Row) -> Effective:
+def effective_of(row: sa.Row) -> Effective:
     event: Event = (
         _corrected.decode(row.corrected_data)
         if row.corrected_data is not None

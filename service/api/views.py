@@ -139,3 +139,24 @@ class ChangesView(msgspec.Struct, frozen=True):
     axes: AxesView
     changes: list[Change]
     next: str | None
+
+
+class TimelineItem(msgspec.Struct, frozen=True):
+    """An event as it counts (corrected where corrections count), with where it sits in the log."""
+
+    position: int
+    version: int
+    recorded_at: str
+    event: AnyEvent
+    dates: EventDates
+    retracted: bool
+    corrected: bool
+    href: str  # the stored event, with what retracted or corrected it
+
+
+class TimelineView(msgspec.Struct, frozen=True):
+    position: int
+    head: int
+    axes: AxesView
+    items: list[TimelineItem]
+    next: str | None
