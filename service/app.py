@@ -13,12 +13,15 @@ from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetail
 from events.codec import enc_hook
 from events.dates import EdtfDate
 from service.api.append import AppendController
+from service.api.feeds import FeedsController
 from service.api.health import health
+from service.api.live import LiveController
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
 from service.api.state import StateController
 from service.api.timeline import TimelineController, timeline_query
 from service.database import Database, check_schema, connect
+from service.live import LiveLog
 from service.openapi import EdtfDateSchema
 from service.projections import Projections
 from service.settings import Settings
@@ -35,17 +38,28 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     store = EventStore(database)
     projections = Projections(database)
     timeline = Timeline(database)
+    live_log = LiveLog(store, database)
 
-    async def close_database() -> None:
+    async def close() -> None:
+        await live_log.stop()
         if owns_database:
             database.dispose()
 
     return Litestar(
-        route_handlers=[AppendController, LogController, StateController, TimelineController, health],
+        route_handlers=[
+            AppendController,
+            LogController,
+            StateController,
+            TimelineController,
+            FeedsController,
+            LiveController,
+            health,
+        ],
         dependencies={
             "store": Provide(lambda: store, sync_to_thread=False),
             "projections": Provide(lambda: projections, sync_to_thread=False),
             "timeline": Provide(lambda: timeline, sync_to_thread=False),
+            "live_log": Provide(lambda: live_log, sync_to_thread=False),
             "timeline_query": Provide(timeline_query),
         },
         state=State({"write_tokens": settings.write_tokens}),
@@ -68,5 +82,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        on_shutdown=[close_database],
+        on_startup=[live_log.start],
+        on_shutdown=[close],
     )

@@ -1,4 +1,4 @@
-"""Command line: ``python -m service migrate | seed | import FILE | export [FILE] | rebuild | serve``."""
+"""Command line: ``python -m service migrate | seed | import | export | rebuild | verify | serve``."""
 
 from __future__ import annotations
 
@@ -71,6 +71,15 @@ def _rebuild(_: Settings, __: argparse.Namespace) -> None:
     )
 
 
+def _verify(_: Settings, __: argparse.Namespace) -> None:
+    checked, broken = _with_store(lambda store: store.verify())
+    if broken is not None:
+        sys.exit(
+            f"error: the log fails its hash chain at position {broken}: it was changed behind the service"
+        )
+    print(f"log verified: {checked} events, hash chain intact", file=sys.stderr)
+
+
 def _local_token(settings: Settings) -> str:
     """The write token kept in the token file, created on first use."""
     path = settings.token_file
@@ -105,6 +114,8 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
         address=settings.host,
         port=settings.port,
         workers=settings.workers,
+        # /live streams end only when their clients go: don't let them hold a shutdown for long
+        workers_kill_timeout=10,
     ).serve()
 
 
@@ -120,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     exporting.add_argument("file", nargs="?", help="output file (default: standard output)")
     exporting.set_defaults(run=_export)
     commands.add_parser("rebuild", help="recreate every projection from the log").set_defaults(run=_rebuild)
+    commands.add_parser("verify", help="check the log's hash chain").set_defaults(run=_verify)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
     args = parser.parse_args(argv)
     try:

@@ -31,6 +31,8 @@ from service.tables import definitions, event_terms, events
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
 APPEND_LOCK_KEY = 0x74696D656C696E65
+# PostgreSQL channel notified by every append, delivered when it commits (see service.live).
+NOTIFY_CHANNEL = "timeline_appended"
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -180,6 +182,8 @@ class EventStore:
         )
         if terms:
             conn.execute(event_terms.insert(), terms)
+        if not self.db.is_sqlite:
+            conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(last_position + len(new)))))
         if new_definitions:
             conn.execute(
                 definitions.insert(),
@@ -303,6 +307,30 @@ class EventStore:
             raise AppendRefused(
                 f"the corrected event would be invalid: {exc}", f"/events/{index}/changes"
             ) from exc
+
+    def verify(self) -> tuple[int, int | None]:
+        """Recompute the hash chain; returns (events checked, first position that fails or None)."""
+        previous, checked = "", 0
+        with self.db.reader.connect() as conn:
+            rows = conn.execution_options(yield_per=5000).execute(
+                sa.select(
+                    events.c.position,
+                    events.c.stream,
+                    events.c.version,
+                    events.c.recorded_at,
+                    events.c.data,
+                    events.c.hash,
+                ).order_by(events.c.position)
+            )
+            for row in rows:
+                checked += 1
+                expected = chain_hash(
+                    previous, row.position, row.stream, row.version, row.recorded_at, row.data
+                )
+                if row.position != checked or row.hash != expected:
+                    return checked, row.position
+                previous = row.hash
+        return checked, None
 
     def rebuild_projections(self) -> int:
         """Recreate every projection from the log, under the append lock; returns events read."""

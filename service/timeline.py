@@ -15,6 +15,7 @@ from typing import Literal, NamedTuple
 import sqlalchemy as sa
 
 from events.timeaxes import Effective
+from events.vocabulary import Event
 from service.database import Database
 from service.projections import Axes, clamp, effective_of, rect
 from service.tables import event_terms, events, proj_versions
@@ -53,10 +54,9 @@ class TimelinePage(NamedTuple):
     head: int
 
 
-def matches_text(effective: Effective, text: str) -> bool:
+def matches_text(event: Event, text: str) -> bool:
     """Whether ``text`` occurs (case-insensitively) in the title, summary or a source excerpt."""
     needle = text.casefold()
-    event = effective.event
     haystacks = [event.title, event.summary, *(s.excerpt or "" for s in event.sources)]
     return any(needle in h.casefold() for h in haystacks)
 
@@ -88,7 +88,7 @@ class Timeline:
                 rows = conn.execute(scan.limit(batch)).all()
                 for row in rows:
                     effective = effective_of(row)
-                    if filters.text and not matches_text(effective, filters.text):
+                    if filters.text and not matches_text(effective.event, filters.text):
                         continue
                     items.append(Item(effective, row.stream, row.version, row.recorded_at))
                 if len(rows) < batch:

@@ -83,6 +83,8 @@ def test_the_cli_seeds_imports_and_exports(tmp_path: Path) -> None:
     extra.write_text(json.dumps([statement("us", stream="mine")]))
     imported = run("import", str(extra))
     assert imported.returncode == 0 and "1 new" in imported.stderr
+    verified = run("verify")
+    assert verified.returncode == 0 and "hash chain intact" in verified.stderr
     (tmp_path / "bad.json").write_text("[{}]")
     refused = run("import", "bad.json")
     assert refused.returncode != 0 and "bad.json" in refused.stderr

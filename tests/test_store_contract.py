@@ -191,6 +191,20 @@ def test_each_row_is_hash_chained_to_the_previous(store: EventStore, database) -
         previous = row.hash
 
 
+def test_verify_detects_an_edit_behind_the_services_back(store: EventStore, database) -> None:
+    seed_vocabulary(store)
+    store.append("talks", events(statement("us"), statement("russia")))
+    assert store.verify() == (6, None)
+    with database.writer.begin() as conn:
+        row = conn.execute(sa.select(events_table.c.data).where(events_table.c.position == 5)).scalar_one()
+        conn.execute(
+            events_table.update()
+            .where(events_table.c.position == 5)
+            .values(data=row.replace("We said it.", "We never said it."))
+        )
+    assert store.verify() == (5, 5)
+
+
 def test_stored_events_of_an_older_schema_are_upcast_on_read(
     store: EventStore, database, monkeypatch
 ) -> None:

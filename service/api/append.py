@@ -15,6 +15,7 @@ from service.api.auth import require_write_token
 from service.api.problems import decode_body, from_refusal, problem
 from service.api.views import AppendView
 from service.errors import AppendRefused
+from service.live import LiveLog
 from service.store import EventStore
 
 MAX_BATCH = 1000
@@ -37,7 +38,11 @@ class AppendController(Controller):
         status_code=201,
     )
     async def append(
-        self, request: Request, store: NamedDependency[EventStore], stream: FromPath[str]
+        self,
+        request: Request,
+        store: NamedDependency[EventStore],
+        live_log: NamedDependency[LiveLog],
+        stream: FromPath[str],
     ) -> Response[AppendView]:
         try:
             msgspec.convert(stream, StreamName)
@@ -56,6 +61,7 @@ class AppendController(Controller):
             )
         except AppendRefused as exc:
             raise from_refusal(exc) from exc
+        live_log.wake(max(a.position for a in result.events))
         view = AppendView(result.stream, result.version, result.events)
         headers = {"Location": f"/streams/{stream}"}
         if result.replayed:
