@@ -44,7 +44,8 @@ class Item(NamedTuple):
     effective: Effective
     stream: str
     version: int
-    recorded_at: str
+    recorded_at: str  # when the event was appended
+    revised_at: str  # when the form shown took effect: the last correction or retraction that counts
 
 
 class TimelinePage(NamedTuple):
@@ -90,7 +91,7 @@ class Timeline:
                     effective = effective_of(row)
                     if filters.text and not matches_text(effective.event, filters.text):
                         continue
-                    items.append(Item(effective, row.stream, row.version, row.recorded_at))
+                    items.append(Item(effective, row.stream, row.version, row.recorded_at, row.revised_at))
                 if len(rows) < batch:
                     break
                 key = TimelineKey(rows[-1].occurred, rows[-1].seq)
@@ -103,6 +104,7 @@ class Timeline:
     @staticmethod
     def _query(axes: Axes, filters: Filters, order: Order) -> sa.Select:
         v = proj_versions
+        revision = events.alias("revision")
         query = (
             sa.select(
                 v.c.seq,
@@ -116,8 +118,10 @@ class Timeline:
                 events.c.stream,
                 events.c.version,
                 events.c.recorded_at,
+                revision.c.recorded_at.label("revised_at"),
             )
             .join(events, events.c.position == v.c.seq)
+            .join(revision, revision.c.position == v.c.pos_from)
             .where(*rect(v, axes))
         )
         if not filters.include_retracted:

@@ -397,12 +397,16 @@ def test_retracted_and_corrected_events_in_every_format(seeded: TestClient) -> N
     extension = extension_of(parsed.raw)
     assert entries[DUDA].title.startswith("[retracted] ") and extension[DUDA]["retracted"] == "true"
     assert entries[MACRON].title == "Retitled" and extension[MACRON]["corrected"] == "true"
+    # the correction updates the entry for readers; its publication date stays when it was recorded
+    assert entries[MACRON].updated > entries[MACRON].published
     assert "corrected" in entries[MACRON].content[0].value
     assert f"/events/{MACRON}" in entries[MACRON].content[0].value
 
     items = {i["id"]: i for i in json_get(seeded, "/timeline.json", **shown)["items"]}
     assert items[DUDA]["title"].startswith("[retracted] ") and items[DUDA]["_timeline"]["retracted"] is True
     assert items[MACRON]["title"] == "Retitled" and items[MACRON]["_timeline"]["corrected"] is True
+    assert items[MACRON]["date_modified"] > items[MACRON]["date_published"]
+    assert items[DUDA]["date_modified"] > items[DUDA]["date_published"]
 
     vevents = {uid(v): v for v in calendar(seeded, **shown)}
     assert str(vevents[DUDA]["STATUS"]) == "CANCELLED" and int(vevents[DUDA]["SEQUENCE"]) >= 1

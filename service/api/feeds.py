@@ -186,6 +186,11 @@ def recorded(item: Item) -> dt.datetime:
     return dt.datetime.fromisoformat(item.recorded_at).astimezone(dt.UTC)
 
 
+def revised(item: Item) -> dt.datetime:
+    """When the form shown took effect: a correction or retraction updates the entry for readers."""
+    return dt.datetime.fromisoformat(item.revised_at).astimezone(dt.UTC)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # URLs
 
@@ -284,7 +289,7 @@ def atom_feed(page: TimelinePage, urls: Urls) -> bytes:
         feed.link(href=urls.next, rel="next", type=ATOM)
     feed.link(href=urls.home, rel="alternate", type="text/html")
     feed.language("en")
-    feed.updated(max((recorded(i) for i in page.items), default=dt.datetime.now(dt.UTC)))
+    feed.updated(max((revised(i) for i in page.items), default=dt.datetime.now(dt.UTC)))
     for item in page.items:
         event = item.effective.event
         url = urls.event(item)
@@ -292,7 +297,7 @@ def atom_feed(page: TimelinePage, urls: Urls) -> bytes:
         entry.id(f"urn:uuid:{event.id}")
         entry.title(headline(item))
         entry.published(recorded(item))
-        entry.updated(recorded(item))
+        entry.updated(revised(item))
         entry.content(html_text(item, url), type="html")
         for scheme, terms in (
             ("type", [type_of(item)]),
@@ -380,7 +385,7 @@ def json_feed_item(item: Item, urls: Urls) -> JsonFeedItem:
         summary=event.summary or None,
         external_url=next((s.url for s in event.sources if s.url), None),
         date_published=item.recorded_at,
-        date_modified=item.recorded_at,
+        date_modified=item.revised_at,
         tags=[type_of(item), *event.parties, *issues],
         timeline=ItemData(
             occurred=DateView.of(event.occurred),
@@ -430,6 +435,7 @@ def calendar(page: TimelinePage, urls: Urls, imprecise: bool) -> bytes:
         vevent = icalendar.Event()
         vevent.add("uid", f"{event.id}@{UID_DOMAIN}")
         vevent.add("dtstamp", recorded(item))
+        vevent.add("last-modified", revised(item))
         vevent.add("created", recorded(item))
         vevent.add("dtstart", event.occurred.start)
         vevent.add("dtend", event.occurred.end + dt.timedelta(days=1))
