@@ -36,6 +36,18 @@ _corrected = decoder(AnyEvent)
 _LAST_QUERYABLE_DAY = FOREVER_DATE - dt.timedelta(days=1)
 
 
+# What it takes to rebuild an event form: its version row, and the stored event when not corrected.
+_FORM_COLUMNS = (
+    proj_versions.c.seq,
+    proj_versions.c.retracted,
+    proj_versions.c.corrected,
+    proj_versions.c.data.label("corrected_data"),
+    events.c.data,
+    events.c.type,
+    events.c.schema_version,
+)
+
+
 class Axes(NamedTuple):
     """A point on the three time axes. ``at`` is the log position the answer reflects."""
 
@@ -201,16 +213,7 @@ class Projections:
         if not version_ids:
             return {}
         rows = conn.execute(
-            sa.select(
-                proj_versions.c.id,
-                proj_versions.c.seq,
-                proj_versions.c.retracted,
-                proj_versions.c.corrected,
-                proj_versions.c.data.label("corrected_data"),
-                events.c.data,
-                events.c.type,
-                events.c.schema_version,
-            )
+            sa.select(proj_versions.c.id, *_FORM_COLUMNS)
             .join(events, events.c.position == proj_versions.c.seq)
             .where(proj_versions.c.id.in_(version_ids))
         ).all()
@@ -218,15 +221,7 @@ class Projections:
 
     def _structural(self, conn: sa.Connection, axes: Axes, types: Sequence[str]) -> list[Effective]:
         rows = conn.execute(
-            sa.select(
-                proj_versions.c.seq,
-                proj_versions.c.retracted,
-                proj_versions.c.corrected,
-                proj_versions.c.data.label("corrected_data"),
-                events.c.data,
-                events.c.type,
-                events.c.schema_version,
-            )
+            sa.select(*_FORM_COLUMNS)
             .join(events, events.c.position == proj_versions.c.seq)
             .where(
                 proj_versions.c.type.in_(types),

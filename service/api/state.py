@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, NamedTuple
 from urllib.parse import urlencode
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from events.dates import EdtfDate
@@ -82,92 +82,86 @@ async def answer(projections: Projections, axes: Axes, question):
     return await anyio.to_thread.run_sync(projections.read, axes, question)
 
 
+class Asked(NamedTuple):
+    """The point on the axes a request asks about, parsed, and as the client wrote it."""
+
+    axes: Axes
+    echo: AxesView
+
+
+async def asked_axes(as_of: AsOf = None, known_at: KnownAt = None, at: At = None) -> Asked:
+    return Asked(*axes_of(as_of, known_at, at))
+
+
+def defined_or_404(projections: Projections, kind: str, ident: str, question):
+    """Wrap ``question`` so that an id no event ever defined answers None (a 404), not an empty answer."""
+
+    def checked(conn, clamped):
+        return question(conn, clamped) if projections.is_defined(conn, kind, ident) else None
+
+    return checked
+
+
+def not_defined(kind: str, ident: str):
+    return problem(404, f"No such {kind}", f"no event defines a {kind} {ident!r}")
+
+
 class StateController(Controller):
     tags = ["state"]
+    dependencies = {"asked": Provide(asked_axes)}
 
     @get("/state", summary="Every party's stance on every issue, proposals, agreements and meetings")
     async def state(
-        self,
-        request: Request,
-        projections: NamedDependency[Projections],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-        at: At = None,
+        self, request: Request, projections: NamedDependency[Projections], asked: NamedDependency[Asked]
     ) -> Response[StateView]:
-        axes, echo = axes_of(as_of, known_at, at)
-        state, position, head = await answer(projections, axes, projections.state)
-        return read_response(request, StateView(position, head, echo, state), head, position)
+        state, position, head = await answer(projections, asked.axes, projections.state)
+        return read_response(request, StateView(position, head, asked.echo, state), head, position)
 
     @get("/parties", summary="The parties defined at this point on the time axes")
     async def parties(
-        self,
-        request: Request,
-        projections: NamedDependency[Projections],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-        at: At = None,
+        self, request: Request, projections: NamedDependency[Projections], asked: NamedDependency[Asked]
     ) -> Response[PartiesView]:
-        axes, echo = axes_of(as_of, known_at, at)
-        state, position, head = await answer(projections, axes, projections.vocabulary)
-        return read_response(request, PartiesView(position, head, echo, state.parties), head, position)
+        state, position, head = await answer(projections, asked.axes, projections.vocabulary)
+        return read_response(request, PartiesView(position, head, asked.echo, state.parties), head, position)
 
     @get("/issues", summary="The issues defined at this point on the time axes")
     async def issues(
-        self,
-        request: Request,
-        projections: NamedDependency[Projections],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-        at: At = None,
+        self, request: Request, projections: NamedDependency[Projections], asked: NamedDependency[Asked]
     ) -> Response[IssuesView]:
-        axes, echo = axes_of(as_of, known_at, at)
-        state, position, head = await answer(projections, axes, projections.vocabulary)
-        return read_response(request, IssuesView(position, head, echo, state.issues), head, position)
+        state, position, head = await answer(projections, asked.axes, projections.vocabulary)
+        return read_response(request, IssuesView(position, head, asked.echo, state.issues), head, position)
 
     @get("/parties/{party_id:str}", summary="One party's stance on every issue")
     async def party(
         self,
         request: Request,
         projections: NamedDependency[Projections],
+        asked: NamedDependency[Asked],
         party_id: FromPath[str],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-        at: At = None,
     ) -> Response[PartyView]:
-        axes, echo = axes_of(as_of, known_at, at)
-
-        def question(conn, clamped):
-            if not projections.is_defined(conn, "party", party_id):
-                return None
-            return projections.party(conn, clamped, party_id)
-
-        found, position, head = await answer(projections, axes, question)
+        question = defined_or_404(
+            projections, "party", party_id, lambda c, a: projections.party(c, a, party_id)
+        )
+        found, position, head = await answer(projections, asked.axes, question)
         if found is None:
-            raise problem(404, "No such party", f"no event defines a party {party_id!r}")
-        view = PartyView(position, head, echo, *found)
-        return read_response(request, view, head, position)
+            raise not_defined("party", party_id)
+        return read_response(request, PartyView(position, head, asked.echo, *found), head, position)
 
     @get("/issues/{issue_id:str}", summary="Every party's stance on one issue")
     async def issue(
         self,
         request: Request,
         projections: NamedDependency[Projections],
+        asked: NamedDependency[Asked],
         issue_id: FromPath[str],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-        at: At = None,
     ) -> Response[IssueView]:
-        axes, echo = axes_of(as_of, known_at, at)
-
-        def question(conn, clamped):
-            if not projections.is_defined(conn, "issue", issue_id):
-                return None
-            return projections.issue(conn, clamped, issue_id)
-
-        found, position, head = await answer(projections, axes, question)
+        question = defined_or_404(
+            projections, "issue", issue_id, lambda c, a: projections.issue(c, a, issue_id)
+        )
+        found, position, head = await answer(projections, asked.axes, question)
         if found is None:
-            raise problem(404, "No such issue", f"no event defines an issue {issue_id!r}")
-        return read_response(request, IssueView(position, head, echo, *found), head, position)
+            raise not_defined("issue", issue_id)
+        return read_response(request, IssueView(position, head, asked.echo, *found), head, position)
 
     @get(
         "/parties/{party_id:str}/history",
@@ -177,25 +171,23 @@ class StateController(Controller):
         self,
         request: Request,
         projections: NamedDependency[Projections],
+        asked: NamedDependency[Asked],
         party_id: FromPath[str],
-        as_of: AsOf = None,
-        known_at: KnownAt = None,
-        at: At = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> Response[ChangesView]:
-        axes, echo = axes_of(as_of, known_at, at)
         key = decode_cursor(cursor)
-
-        def question(conn, clamped):
-            if not projections.is_defined(conn, "party", party_id):
-                return None
-            return projections.changes(conn, clamped, party=party_id, cursor=key, limit=limit)
-
-        page, position, head = await answer(projections, axes, question)
+        question = defined_or_404(
+            projections,
+            "party",
+            party_id,
+            lambda c, a: projections.changes(c, a, party=party_id, cursor=key, limit=limit),
+        )
+        page, position, head = await answer(projections, asked.axes, question)
         if page is None:
-            raise problem(404, "No such party", f"no event defines a party {party_id!r}")
-        params = {"as_of": as_of, "known_at": known_at, "at": position, "limit": limit}
+            raise not_defined("party", party_id)
+        echo = asked.echo
+        params = {"as_of": echo.as_of, "known_at": echo.known_at, "at": position, "limit": limit}
         return _page(request, f"/parties/{party_id}/history", params, page, position, head, echo)
 
     @get("/changes", summary="What changed in anyone's stance after `from` up to `to`, with the event")
