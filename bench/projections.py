@@ -19,7 +19,9 @@ ratio of p50 at the largest size to p50 at the smallest, load and rebuild rates,
 SQLite databases live in a temporary directory; PostgreSQL databases (``timeline_bench_<random>``) are
 created on the server named by ``--postgres-url`` (default: ``TIMELINE_BENCH_POSTGRES_URL``, then
 ``TIMELINE_TEST_POSTGRES_URL``, then ``postgresql://postgres@127.0.0.1:5432/postgres``) and dropped at the
-end. Nothing is written into the work tree.
+end. On PostgreSQL the script runs ``ANALYZE`` after loading, as autovacuum would on a default server (this
+machine's server runs with autovacuum off; ``--no-analyze`` measures without statistics). Nothing is written
+into the work tree.
 """
 
 from __future__ import annotations
@@ -117,7 +119,15 @@ def server_version(backend: str, url: str) -> str:
     if backend == "sqlite":
         return f"SQLite {sqlite3.sqlite_version}"
     with psycopg.connect(sa.make_url(url).render_as_string(hide_password=False)) as conn:
-        return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
+        version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        autovacuum = conn.execute("SHOW autovacuum").fetchone()[0]
+        return f"PostgreSQL {version} (autovacuum {autovacuum})"
+
+
+def analyze(url: str) -> None:
+    """Gather planner statistics, as autovacuum would after a bulk load on a default PostgreSQL server."""
+    with psycopg.connect(sa.make_url(url).render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 # -- loading -----------------------------------------------------------------------------------------------
@@ -326,6 +336,8 @@ def run_one(backend: str, size: int, args: argparse.Namespace, workdir: Path) ->
             f"({result['load_wall']:,.0f}/s with generation), database {result['mib']:,.0f} MiB",
             file=sys.stderr,
         )
+        if backend == "postgresql" and args.analyze:
+            analyze(url)
         with running_server(url, workdir) as base:
             result["latency"] = measure(base, args.requests, args.warmup, args.seed)
         for name, figures in result["latency"].items():
@@ -353,6 +365,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"{args.requests} requests per endpoint after {args.warmup} warm-up rounds, one keep-alive client, "
         f"random as_of over {day(0)}..{day(DAYS - 1)}; seed {args.seed}"
     )
+    if any(r["backend"] == "postgresql" for r in results):
+        print(f"PostgreSQL: {'ANALYZE after the load' if args.analyze else 'no ANALYZE after the load'}")
     print()
     header = (
         f"{'backend':<11}{'events':>10}  {'endpoint':<9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'KiB':>7}"
@@ -429,6 +443,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--postgres-url", default=default_postgres_url(), help="where to create databases")
     parser.add_argument("--no-rebuild", dest="rebuild", action="store_false", help="skip the rebuild")
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="on PostgreSQL, measure without running ANALYZE after the load (by default the bench runs it, "
+        "as autovacuum would; a server with autovacuum off otherwise plans on empty-table statistics)",
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
     backends = [b.strip() for b in args.backends.split(",")]

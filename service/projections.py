@@ -151,9 +151,9 @@ class Projections:
             .limit(1)
             .scalar_subquery()
         )
-        query = sa.select(
-            f.c.occurred, f.c.seq, f.c.idx, f.c.stance, f.c.version, before.label("before")
-        ).where(f.c.occurred <= _valid_until(axes), *rect(f, axes))
+        query = sa.select(f.c.occurred, f.c.seq, f.c.idx, f.c.stance, f.c.vn, before.label("before")).where(
+            f.c.occurred <= _valid_until(axes), *rect(f, axes)
+        )
         if after is not None:
             query = query.where(f.c.occurred > after.isoformat())
         if party is not None:
@@ -165,10 +165,10 @@ class Projections:
         rows = conn.execute(query.order_by(f.c.occurred, f.c.seq, f.c.idx).limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        forms = self._forms(conn, {row.version for row in rows})
+        forms = self._forms(conn, {(row.seq, row.vn) for row in rows})
         changes = []
         for row in rows:
-            effective = forms[row.version]
+            effective = forms[(row.seq, row.vn)]
             after_stand = stand(effective, effective.event.positions[row.idx])
             changes.append(Change(before=row.before, changed=row.before != row.stance, after=after_stand))
         next_key = Key(rows[-1].occurred, rows[-1].seq, rows[-1].idx) if more else None
@@ -195,7 +195,13 @@ class Projections:
             .scalar_subquery()
         )
         query = (
-            sa.select(proj_cells.c.party, proj_cells.c.issue, proj_positions.c.idx, proj_positions.c.version)
+            sa.select(
+                proj_cells.c.party,
+                proj_cells.c.issue,
+                proj_positions.c.seq,
+                proj_positions.c.vn,
+                proj_positions.c.idx,
+            )
             .select_from(proj_cells)
             .join(proj_positions, proj_positions.c.id == latest)
             .order_by(proj_cells.c.party, proj_cells.c.issue)
@@ -205,19 +211,21 @@ class Projections:
         if issue is not None:
             query = query.where(proj_cells.c.issue == issue)
         rows = conn.execute(query).all()
-        forms = self._forms(conn, {row.version for row in rows})
-        return [stand(forms[row.version], forms[row.version].event.positions[row.idx]) for row in rows]
+        forms = self._forms(conn, {(row.seq, row.vn) for row in rows})
+        return [
+            stand(forms[row.seq, row.vn], forms[row.seq, row.vn].event.positions[row.idx]) for row in rows
+        ]
 
-    def _forms(self, conn: sa.Connection, version_ids: set[int]) -> dict[int, Effective]:
-        """The event form each version row stands for."""
-        if not version_ids:
+    def _forms(self, conn: sa.Connection, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Effective]:
+        """The event form each (seq, vn) version row stands for."""
+        if not keys:
             return {}
         rows = conn.execute(
-            sa.select(proj_versions.c.id, *_FORM_COLUMNS)
+            sa.select(proj_versions.c.vn, *_FORM_COLUMNS)
             .join(events, events.c.position == proj_versions.c.seq)
-            .where(proj_versions.c.id.in_(version_ids))
+            .where(sa.tuple_(proj_versions.c.seq, proj_versions.c.vn).in_(sorted(keys)))
         ).all()
-        return {row.id: effective_of(row) for row in rows}
+        return {(row.seq, row.vn): effective_of(row) for row in rows}
 
     def _structural(self, conn: sa.Connection, axes: Axes, types: Sequence[str]) -> list[Effective]:
         rows = conn.execute(

@@ -63,8 +63,8 @@ definitions = sa.Table(
 proj_versions = sa.Table(
     "proj_versions",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("seq", sa.BigInteger, nullable=False),  # the event's own log position
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),  # the event's own log position
+    sa.Column("vn", sa.Integer, primary_key=True, autoincrement=False),  # which of its forms: 0, 1, ...
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("occurred", sa.String(10), nullable=False),
     sa.Column("pos_from", sa.BigInteger, nullable=False),
@@ -75,7 +75,6 @@ proj_versions = sa.Table(
     sa.Column("corrected", sa.Boolean, nullable=False),
     sa.Column("data", sa.Text, nullable=True),
     sa.Index(None, "occurred", "seq"),
-    sa.Index(None, "seq"),
     sa.Index(None, "type", "occurred", "seq"),
 )
 
@@ -94,7 +93,7 @@ proj_positions = sa.Table(
     sa.Column("known_from", sa.String(10), nullable=False),
     sa.Column("known_to", sa.String(10), nullable=False),
     sa.Column("stance", sa.String(16), nullable=False),
-    sa.Column("version", sa.BigInteger, nullable=False),  # proj_versions.id
+    sa.Column("vn", sa.Integer, nullable=False),  # with seq: the proj_versions row
     sa.Index(None, "party", "issue", "occurred", "seq", "idx"),
     sa.Index(None, "party", "occurred", "seq", "idx"),
     sa.Index(None, "occurred", "seq", "idx"),
