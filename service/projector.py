@@ -16,43 +16,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from events.codec import current_version, decode_stored, encode
+from events.codec import decode_stored, encode
 from events.timeaxes import (
     FOREVER_DATE,
     FOREVER_POSITION,
     Effective,
     Logged,
     Version,
+    groups,
     is_meta,
     reported_start,
     versions,
 )
-from events.vocabulary import type_name
+from events.vocabulary import EVENT_TYPES, type_name
 from service.tables import PROJECTION_TABLES, events, proj_cells, proj_positions, proj_versions
 
-REBUILD_CHUNK = 50_000
 FOREVER_ISO = FOREVER_DATE.isoformat()
 VERSION_COLUMNS = [c.name for c in proj_versions.c]
 POSITION_COLUMNS = [c.name for c in proj_positions.c if c.name != "id"]
-
-
-class _Position(msgspec.Struct):
-    party: str
-    issue: str
-    stance: str
-
-
-class _Positions(msgspec.Struct):
-    """Just the positions of a stored event: all a plain event adds beyond its indexed columns."""
-
-    positions: list[_Position] = []
-
-
-_positions_only = msgspec.json.Decoder(_Positions)
 
 
 class Projector:
@@ -78,71 +62,73 @@ class Projector:
         for index in indexes:
             index.drop(conn)
         named = self._named_roots(conn)
-        cells: set[tuple[str, str]] = set()
-        count, after = 0, 0
-        columns = (
-            events.c.position,
-            events.c.type,
-            events.c.occurred,
-            events.c.reported,
-            events.c.target,
-            events.c.schema_version,
-            events.c.data,
+        plain = sa.and_(
+            events.c.target.is_(None),
+            sa.tuple_(events.c.type, events.c.schema_version).in_(
+                [(name, cls.schema_version) for name, cls in EVENT_TYPES.items()]
+            ),
+            *([events.c.position.not_in(sorted(named))] if named else []),
         )
-        while rows := conn.execute(
-            sa.select(*columns)
-            .where(events.c.position > after)
-            .order_by(events.c.position)
-            .limit(REBUILD_CHUNK)
-        ).all():
-            count += len(rows)
-            after = rows[-1].position
-            version_rows, position_rows = [], []
-            for row in rows:
-                if row.target is not None or row.position in named:
-                    continue
-                seq, occurred, known = row.position, row.occurred, row.reported
-                version_rows.append(
-                    (
-                        seq,
-                        0,
-                        row.type,
-                        occurred,
-                        seq,
-                        FOREVER_POSITION,
-                        known,
-                        FOREVER_ISO,
-                        False,
-                        False,
-                        None,
-                    )
-                )
-                for idx, p in enumerate(_positions_of(row)):
-                    cells.add((p.party, p.issue))
-                    position_rows.append(
-                        (
-                            p.party,
-                            p.issue,
-                            occurred,
-                            seq,
-                            idx,
-                            seq,
-                            FOREVER_POSITION,
-                            known,
-                            FOREVER_ISO,
-                            p.stance,
-                            0,
-                        )
-                    )
-            self._bulk(conn, proj_versions, VERSION_COLUMNS, version_rows)
-            self._bulk(conn, proj_positions, POSITION_COLUMNS, position_rows)
-        for root in sorted(named):
-            group = self._group(conn, root)
-            self._write(conn, [(group[0], versions(group))], cells)
-        self._insert_cells(conn, cells)
+        # The plain events, set-based inside the database: one version each, open on both axes ...
+        conn.execute(
+            proj_versions.insert().from_select(
+                VERSION_COLUMNS,
+                sa.select(
+                    events.c.position,
+                    sa.literal(0),
+                    events.c.type,
+                    events.c.occurred,
+                    events.c.position,
+                    sa.literal(FOREVER_POSITION, sa.BigInteger),
+                    events.c.reported,
+                    sa.literal(FOREVER_ISO),
+                    sa.false(),
+                    sa.false(),
+                    sa.null(),
+                ).where(plain),
+            )
+        )
+        # ... and their positions, unnested from the stored JSON.
+        conn.execute(
+            sa.text(self._plain_positions_sql(plain)), {"forever": FOREVER_POSITION, "end": FOREVER_ISO}
+        )
+        # The rest (events some fix names, and any stored by an older schema) through the general path.
+        special = set(
+            conn.scalars(sa.select(events.c.position).where(events.c.target.is_(None), sa.not_(plain)))
+        )
+        self._write(conn, [(group[0], versions(group)) for group in self._groups(conn, special)], set())
+        conn.execute(
+            proj_cells.insert().from_select(
+                ["party", "issue"], sa.select(proj_positions.c.party, proj_positions.c.issue).distinct()
+            )
+        )
         for index in indexes:
             index.create(conn)
-        return count
+        return conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0
+
+    def _plain_positions_sql(self, plain: sa.ColumnElement[bool]) -> str:
+        where = str(
+            plain.compile(
+                dialect=sqlite.dialect() if self.is_sqlite else postgresql.dialect(),
+                compile_kwargs={"literal_binds": True},
+            )
+        )
+        columns = ", ".join(POSITION_COLUMNS)
+        if self.is_sqlite:
+            return (
+                f"INSERT INTO proj_positions ({columns}) "
+                "SELECT json_extract(p.value, '$.party'), json_extract(p.value, '$.issue'), events.occurred, "
+                "events.position, p.key, events.position, :forever, events.reported, :end, "
+                "json_extract(p.value, '$.stance'), 0 "
+                f"FROM events, json_each(events.data, '$.positions') AS p WHERE {where}"
+            )
+        return (
+            f"INSERT INTO proj_positions ({columns}) "
+            "SELECT p.value ->> 'party', p.value ->> 'issue', events.occurred, events.position, p.idx - 1, "
+            "events.position, :forever, events.reported, :end, p.value ->> 'stance', 0 "
+            "FROM events CROSS JOIN LATERAL json_array_elements(events.data::json -> 'positions') "
+            f"WITH ORDINALITY AS p(value, idx) WHERE {where}"
+        )
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -160,6 +146,18 @@ class Projector:
         if not roots:
             return set()
         return set(conn.scalars(sa.select(events.c.position).where(events.c.id.in_(roots))))
+
+    def _groups(self, conn: sa.Connection, roots: set[int]) -> list[list[Logged]]:
+        """Each event at ``roots`` with every retraction and correction that reaches it (one query)."""
+        if not roots:
+            return []
+        rows = conn.execute(
+            sa.select(events.c.position, events.c.type, events.c.schema_version, events.c.data)
+            .where(sa.or_(events.c.position.in_(sorted(roots)), events.c.target.is_not(None)))
+            .order_by(events.c.position)
+        ).all()
+        log = [Logged(r.position, decode_stored(r.data, r.type, r.schema_version)) for r in rows]
+        return [group for group in groups(log) if group[0].position in roots]
 
     def _root(self, conn: sa.Connection, target, appended: Sequence[Logged]) -> int:
         """The log position of the event a chain of retractions and corrections finally names."""
@@ -256,12 +254,6 @@ class Projector:
         with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-
-
-def _positions_of(row: sa.Row) -> list:
-    if row.schema_version == current_version(row.type):
-        return _positions_only.decode(row.data).positions
-    return decode_stored(row.data, row.type, row.schema_version).positions
 
 
 def _single(logged: Logged) -> Version:
