@@ -7,6 +7,7 @@ loading a file twice stores nothing new: an id already stored with the same body
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from itertools import groupby
@@ -16,7 +17,7 @@ import msgspec
 from events.codec import decoder, encode
 from events.vocabulary import AnyEvent, Event
 from service.errors import AppendRefused
-from service.store import EventStore
+from service.store import Batch, EventStore
 
 _file_decoder = decoder(list[AnyEvent])
 MAX_BATCH = 1000
@@ -44,19 +45,22 @@ def bundled() -> list[Event]:
     return [event for f in files for event in parse(f.read_bytes(), f"events/data/{f.name}")]
 
 
-def _batches(events: Iterable[Event]) -> Iterator[tuple[str, list[Event]]]:
+def _batches(events: Iterable[Event]) -> Iterator[Batch]:
     for stream, run in groupby(events, key=lambda e: e.stream):
         run = list(run)
         for start in range(0, len(run), MAX_BATCH):
-            yield stream, run[start : start + MAX_BATCH]
+            yield Batch(stream, run[start : start + MAX_BATCH])
 
 
 def load(store: EventStore, events: list[Event]) -> int:
     """Append the events in one transaction (all or nothing); return how many were new."""
+    batches = list(_batches(events))
     try:
-        results = store.append_batches(list(_batches(events)))
+        results = store.append_batches(batches)
     except AppendRefused as exc:
-        raise InvalidFile(f"{exc.detail} (at {exc.pointer})") from exc
+        first = sum(len(b.events) for b in batches[: exc.batch])  # where the batch starts in the file
+        pointer = re.sub(r"^/events/(\d+)", lambda m: f"/{first + int(m[1])}", exc.pointer or "")
+        raise InvalidFile(f"{exc.detail} (at {pointer or '/'})") from exc
     return sum(0 if r.replayed else len(r.events) for r in results)
 
 

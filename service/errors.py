@@ -12,6 +12,7 @@ class AppendRefused(Exception):
         self.detail = detail
         self.pointer = pointer
         self.extra = extra
+        self.batch = 0  # which batch of a multi-batch append it concerns
 
 
 class VersionConflict(AppendRefused):

@@ -11,18 +11,20 @@ writer at a time already; its writers begin with BEGIN IMMEDIATE and queue on th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import threading
 import uuid
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
 
 from events.codec import apply_changes, decode_stored, encode
 from events.references import definition, index_terms, references
-from events.timeaxes import Logged
+from events.timeaxes import Logged, reported_start
 from events.vocabulary import Event, EventCorrected, EventRetracted, type_name, with_stream
 from service.database import Database
 from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
@@ -33,6 +35,35 @@ from service.tables import definitions, event_terms, events
 APPEND_LOCK_KEY = 0x74696D656C696E65
 # PostgreSQL channel notified by every append, delivered when it commits (see service.live).
 NOTIFY_CHANNEL = "timeline_appended"
+
+
+_IN_CHUNK = 5000  # ids per IN (...) list: within every database's limit on bound parameters
+
+
+class Batch(NamedTuple):
+    """Events for one stream, with the version the stream must be at (None: any)."""
+
+    stream: str
+    events: Sequence[Event]
+    expected_version: int | None = None
+
+
+class _New(NamedTuple):
+    batch: int
+    index: int
+    event: Event
+    position: int
+    version: int
+
+
+@contextlib.contextmanager
+def _blame(batch: int):
+    """Mark a refusal raised inside with the batch it concerns."""
+    try:
+        yield
+    except AppendRefused as exc:
+        exc.batch = batch
+        raise
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -103,69 +134,112 @@ class EventStore:
         self, stream: str, batch: Sequence[Event], expected_version: int | None = None
     ) -> AppendResult:
         """Append a batch atomically: all of it is stored, or (on any error) none of it."""
-        with self._write_lock, self.db.writer.begin() as conn:
-            return self.append_in(conn, stream, batch, expected_version)
+        return self.append_batches([Batch(stream, batch, expected_version)])[0]
 
-    def append_batches(self, batches: Sequence[tuple[str, Sequence[Event]]]) -> list[AppendResult]:
+    def append_batches(self, batches: Sequence[Batch]) -> list[AppendResult]:
         """Append several batches, to any streams, in one transaction: all stored or none."""
         with self._write_lock, self.db.writer.begin() as conn:
-            return [self.append_in(conn, stream, batch) for stream, batch in batches]
+            return self.append_in(conn, batches)
 
-    def append_in(
-        self,
-        conn: sa.Connection,
-        stream: str,
-        batch: Sequence[Event],
-        expected_version: int | None = None,
-    ) -> AppendResult:
-        """Append inside the caller's transaction; the caller commits or rolls back."""
-        if not batch:
-            raise AppendRefused("the batch holds no events", "/events")
-        batch = [self._in_stream(i, event, stream) for i, event in enumerate(batch)]
+    def append_in(self, conn: sa.Connection, batches: Sequence[Batch]) -> list[AppendResult]:
+        """Append inside the caller's transaction (the caller commits or rolls back).
+
+        Every step works on all batches at once (one lookup of ids, of versions, of references; one
+        insert of rows), so a bulk load costs a few statements per thousand events, not per batch.
+        A refusal names its batch (``AppendRefused.batch``) and a JSON pointer within it.
+        """
+        prepared = []
+        for k, batch in enumerate(batches):
+            with _blame(k):
+                if not batch.events:
+                    raise AppendRefused("the batch holds no events", "/events")
+                prepared.append([self._in_stream(i, e, batch.stream) for i, e in enumerate(batch.events)])
         if not self.db.is_sqlite:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
 
-        done, new = self._split_stored(conn, stream, batch)
-        head = conn.execute(
-            sa.select(
-                sa.select(sa.func.max(events.c.version)).where(events.c.stream == stream).scalar_subquery(),
-                events.c.position,
-                events.c.hash,
-            )
-            .order_by(events.c.position.desc())
-            .limit(1)
+        stored = self._stored(conn, prepared)
+        streams = sorted({batch.stream for batch in batches})
+        versions = dict(
+            conn.execute(
+                sa.select(events.c.stream, sa.func.max(events.c.version))
+                .where(events.c.stream.in_(streams))
+                .group_by(events.c.stream)
+            ).all()
+        )
+        last = conn.execute(
+            sa.select(events.c.position, events.c.hash).order_by(events.c.position.desc()).limit(1)
         ).first()
-        current, last_position, last_hash = head if head else (None, 0, "")
-        current = current or 0
-        if not new:
-            replay = [done[i] for i in range(len(batch))]
-            return AppendResult(stream, max(a.version for a in replay), replay, replayed=True)
-        if expected_version is not None and expected_version != current:
-            raise VersionConflict(
-                f"stream {stream!r} is at version {current}, not {expected_version}",
-                "/expected_version",
-                current_version=current,
-            )
-        new_definitions = self._check_references(conn, new)
+        last_position, last_hash = last if last else (0, "")
 
+        results: list[AppendResult] = []
+        new: list[_New] = []
+        position = last_position
+        for k, (batch, evs) in enumerate(zip(batches, prepared, strict=True)):
+            with _blame(k):
+                done: dict[int, Appended] = {}
+                fresh = []
+                for index, event in enumerate(evs):
+                    row = stored.get(str(event.id))
+                    if row is None:
+                        fresh.append((index, event))
+                    elif (
+                        row.stream == batch.stream
+                        and decode_stored(row.data, row.type, row.schema_version) == event
+                    ):
+                        done[index] = Appended(event.id, row.position, row.version)
+                    else:
+                        raise IdConflict(
+                            f"event id {event.id} is already stored (position {row.position}) "
+                            "with a different body",
+                            f"/events/{index}/id",
+                            position=row.position,
+                        )
+                current = versions.get(batch.stream, 0)
+                if not fresh:
+                    replay = [done[i] for i in range(len(evs))]
+                    results.append(AppendResult(batch.stream, max(a.version for a in replay), replay, True))
+                    continue
+                if batch.expected_version is not None and batch.expected_version != current:
+                    raise VersionConflict(
+                        f"stream {batch.stream!r} is at version {current}, not {batch.expected_version}",
+                        "/expected_version",
+                        current_version=current,
+                    )
+                for index, event in fresh:
+                    position, current = position + 1, current + 1
+                    new.append(_New(k, index, event, position, current))
+                    done[index] = Appended(event.id, position, current)
+                versions[batch.stream] = current
+                results.append(AppendResult(batch.stream, current, [done[i] for i in range(len(evs))]))
+        if not new:
+            return results
+        new_definitions = self._check_references(conn, new)
+        self._insert(conn, new, last_hash, new_definitions)
+        return results
+
+    def _insert(
+        self,
+        conn: sa.Connection,
+        new: list[_New],
+        last_hash: str,
+        new_definitions: dict[tuple[str, str], int],
+    ) -> None:
         recorded_at = _utcnow()
         rows, terms = [], []
-        results = dict(done)
-        for offset, (index, event) in enumerate(new, start=1):
-            position, version = last_position + offset, current + offset
+        for item in new:
+            event = item.event
             data = encode(event).decode()
-            last_hash = chain_hash(last_hash, position, stream, version, recorded_at, data)
-            reported = event.reported or event.occurred
+            last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, data)
             rows.append(
                 {
-                    "position": position,
+                    "position": item.position,
                     "id": str(event.id),
-                    "stream": stream,
-                    "version": version,
+                    "stream": event.stream,
+                    "version": item.version,
                     "type": type_name(event),
                     "schema_version": type(event).schema_version,
                     "occurred": event.occurred.start.isoformat(),
-                    "reported": reported.start.isoformat(),
+                    "reported": reported_start(event).isoformat(),
                     "target": str(event.target)
                     if isinstance(event, EventRetracted | EventCorrected)
                     else None,
@@ -174,25 +248,21 @@ class EventStore:
                     "hash": last_hash,
                 }
             )
-            terms += [{"kind": k, "term": t, "position": position} for k, t in index_terms(event)]
-            results[index] = Appended(event.id, position, version)
+            terms += [{"kind": k, "term": t, "position": item.position} for k, t in index_terms(event)]
         conn.execute(events.insert(), rows)
-        self.projector.apply(
-            conn, [Logged(row["position"], event) for row, (_, event) in zip(rows, new, strict=True)]
-        )
         if terms:
             conn.execute(event_terms.insert(), terms)
-        if not self.db.is_sqlite:
-            conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(last_position + len(new)))))
         if new_definitions:
             conn.execute(
                 definitions.insert(),
                 [
-                    {"kind": kind, "id": ident, "position": last_position + offset}
-                    for (kind, ident), offset in new_definitions.items()
+                    {"kind": kind, "id": ident, "position": pos}
+                    for (kind, ident), pos in new_definitions.items()
                 ],
             )
-        return AppendResult(stream, current + len(new), [results[i] for i in range(len(batch))])
+        self.projector.apply(conn, [Logged(item.position, item.event) for item in new])
+        if not self.db.is_sqlite:
+            conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(new[-1].position))))
 
     @staticmethod
     def _in_stream(index: int, event: Event, stream: str) -> Event:
@@ -205,94 +275,81 @@ class EventStore:
             )
         return event
 
-    def _split_stored(
-        self, conn: sa.Connection, stream: str, batch: list[Event]
-    ) -> tuple[dict[int, Appended], list[tuple[int, Event]]]:
-        """Separate events already stored (same body: their earlier result) from new ones."""
-        ids = [str(event.id) for event in batch]
-        seen: dict[str, int] = {}
-        for index, ident in enumerate(ids):
-            if ident in seen:
-                raise IdConflict(
-                    f"event id {ident} appears twice in the batch (events {seen[ident]} and {index})",
-                    f"/events/{index}/id",
-                )
-            seen[ident] = index
-        stored = {
-            row.id: row
-            for row in conn.execute(
-                sa.select(events.c.id, events.c.stream, *_ROW_COLUMNS).where(events.c.id.in_(ids))
+    @staticmethod
+    def _stored(conn: sa.Connection, prepared: list[list[Event]]) -> dict[str, sa.Row]:
+        """The stored rows of every id the batches name; an id named twice is refused."""
+        seen: dict[str, tuple[int, int]] = {}
+        for k, evs in enumerate(prepared):
+            for index, event in enumerate(evs):
+                ident = str(event.id)
+                if ident in seen:
+                    with _blame(k):
+                        raise IdConflict(
+                            f"event id {ident} appears twice (first at batch {seen[ident][0]}, "
+                            f"event {seen[ident][1]})",
+                            f"/events/{index}/id",
+                        )
+                seen[ident] = (k, index)
+        stored = {}
+        ids = list(seen)
+        for start in range(0, len(ids), _IN_CHUNK):
+            query = sa.select(events.c.id, events.c.stream, *_ROW_COLUMNS).where(
+                events.c.id.in_(ids[start : start + _IN_CHUNK])
             )
-        }
-        done: dict[int, Appended] = {}
-        new: list[tuple[int, Event]] = []
-        for index, event in enumerate(batch):
-            row = stored.get(ids[index])
-            if row is None:
-                new.append((index, event))
-                continue
-            if decode_stored(row.data, row.type, row.schema_version) != event:
-                raise IdConflict(
-                    f"event id {ids[index]} is already stored (position {row.position}) "
-                    "with a different body",
-                    f"/events/{index}/id",
-                    position=row.position,
-                )
-            done[index] = Appended(event.id, row.position, row.version)
-        return done, new
+            stored |= {row.id: row for row in conn.execute(query)}
+        return stored
 
-    def _check_references(
-        self, conn: sa.Connection, new: list[tuple[int, Event]]
-    ) -> dict[tuple[str, str], int]:
-        """Check that every reference resolves to something stored or defined earlier in the batch.
+    def _check_references(self, conn: sa.Connection, new: list[_New]) -> dict[tuple[str, str], int]:
+        """Check that every reference resolves to something stored or defined by an earlier event.
 
-        Returns the ids the new events define for the first time, each with its offset in ``new``.
+        Returns the ids the new events define for the first time, each with the defining position.
         """
-        in_batch: dict[tuple[str, str], int] = {}  # defined earlier in this batch -> offset in `new`
-        earlier: dict[str, Event] = {}  # events earlier in this batch, by id
-        wanted: list[tuple[int, str, str, str]] = []  # (index, path, kind, id) to look up
-        for offset, (index, event) in enumerate(new, start=1):
-            defined = definition(event)
+        defined_here: dict[tuple[str, str], int] = {}  # defined by an earlier new event -> its position
+        earlier: dict[str, Event] = {}  # earlier new events, by id
+        wanted: list[tuple[_New, str, str, str]] = []  # (event, path, kind, id) to look up
+        for item in new:
+            defined = definition(item.event)
             if defined is not None:
-                in_batch.setdefault(defined, offset)
-            for ref in references(event):
-                known = ref.id in earlier if ref.kind == "event" else (ref.kind, ref.id) in in_batch
+                defined_here.setdefault(defined, item.position)
+            for ref in references(item.event):
+                known = ref.id in earlier if ref.kind == "event" else (ref.kind, ref.id) in defined_here
                 if not known:
-                    wanted.append((index, ref.path, ref.kind, ref.id))
-            earlier[str(event.id)] = event
+                    wanted.append((item, ref.path, ref.kind, ref.id))
+            earlier[str(item.event.id)] = item.event
 
-        lookup = {w[3] for w in wanted if w[2] != "event"} | {ident for _, ident in in_batch}
+        lookup = sorted({w[3] for w in wanted if w[2] != "event"} | {ident for _, ident in defined_here})
         stored_defs: set[tuple[str, str]] = set()
-        if lookup:
-            stored_defs = {
-                (row.kind, row.id)
-                for row in conn.execute(
-                    sa.select(definitions.c.kind, definitions.c.id).where(definitions.c.id.in_(lookup))
-                )
-            }
-        targets = {w[3] for w in wanted if w[2] == "event"}
+        for start in range(0, len(lookup), _IN_CHUNK):
+            query = sa.select(definitions.c.kind, definitions.c.id).where(
+                definitions.c.id.in_(lookup[start : start + _IN_CHUNK])
+            )
+            stored_defs |= {(row.kind, row.id) for row in conn.execute(query)}
+        targets = sorted({w[3] for w in wanted if w[2] == "event"})
         stored_targets: dict[str, Event] = {}
-        if targets:
-            for row in conn.execute(sa.select(events.c.id, *_ROW_COLUMNS).where(events.c.id.in_(targets))):
+        for start in range(0, len(targets), _IN_CHUNK):
+            query = sa.select(events.c.id, *_ROW_COLUMNS).where(
+                events.c.id.in_(targets[start : start + _IN_CHUNK])
+            )
+            for row in conn.execute(query):
                 stored_targets[row.id] = decode_stored(row.data, row.type, row.schema_version)
-        for index, path, kind, ident in wanted:
-            if kind == "event":
-                if ident not in stored_targets:
+        for item, path, kind, ident in wanted:
+            with _blame(item.batch):
+                if kind == "event" and ident not in stored_targets:
                     raise UnresolvedReference(
-                        f"{path} names event {ident}, which is not stored",
-                        f"/events/{index}/{path}",
+                        f"{path} names event {ident}, which is not stored", f"/events/{item.index}/{path}"
                     )
-            elif (kind, ident) not in stored_defs:
-                raise UnresolvedReference(
-                    f"{path} refers to {kind} {ident!r}, which no earlier {kind.capitalize()}"
-                    f"{'Tabled' if kind == 'proposal' else 'Defined'} event defines",
-                    "/events/{}/{}".format(index, path.replace("[", "/").replace("]", "").replace(".", "/")),
-                )
-        for index, event in new:
-            if isinstance(event, EventCorrected):
-                target = stored_targets.get(str(event.target)) or earlier[str(event.target)]
-                self._check_correction(index, event, target)
-        return {key: offset for key, offset in in_batch.items() if key not in stored_defs}
+                if kind != "event" and (kind, ident) not in stored_defs:
+                    raise UnresolvedReference(
+                        f"{path} refers to {kind} {ident!r}, which no earlier {kind.capitalize()}"
+                        f"{'Tabled' if kind == 'proposal' else 'Defined'} event defines",
+                        f"/events/{item.index}/" + path.replace("[", "/").replace("]", "").replace(".", "/"),
+                    )
+        for item in new:
+            if isinstance(item.event, EventCorrected):
+                target = stored_targets.get(str(item.event.target)) or earlier[str(item.event.target)]
+                with _blame(item.batch):
+                    self._check_correction(item.index, item.event, target)
+        return {key: position for key, position in defined_here.items() if key not in stored_defs}
 
     @staticmethod
     def _check_correction(index: int, event: EventCorrected, target: Event | None) -> None:

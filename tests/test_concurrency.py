@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from service.database import Database
-from service.store import EventStore
+from service.store import Batch, EventStore
 from tests.factories import events, party, statement
 from tests.workers import write
 
@@ -21,7 +21,7 @@ def test_a_later_append_waits_for_an_open_one_and_readers_see_no_gap(
         head = store.head()
         slow = database.writer.connect()
         transaction = slow.begin()
-        store.append_in(slow, "slow", events(statement("us")))  # took position head+1, not committed
+        store.append_in(slow, [Batch("slow", events(statement("us")))])  # took position head+1, not committed
         later: dict = {}
 
         def append_later(result: dict = later) -> None:

@@ -43,7 +43,7 @@ def test_no_request_gets_a_server_error(operations) -> None:
 
     def fuzz(name, operation) -> None:
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case) -> None:
             response = case.call(headers={"Authorization": f"Bearer {TOKEN}"})
             if response.status_code >= 500:

@@ -129,6 +129,9 @@ def test_an_answer_can_be_cited_and_reproduced_with_at(client: TestClient) -> No
         ("/state?at=-1", 400),
         ("/state?at=abc", 400),
         ("/changes?cursor=not-a-cursor", 400),
+        ("/changes?cursor=MjAyNS0wMS0wMXw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OXww", 400),  # a position past 2**63
+        ("/state?at=99999999999999999999999", 400),
+        ("/events?after=99999999999999999999999", 400),
         ("/changes?from=2025-03-01&to=2025-02-01", 400),
         ("/parties/narnia", 404),
         ("/parties/narnia/history", 404),

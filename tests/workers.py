@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from service.database import connect
-from service.store import EventStore
+from service.store import Batch, EventStore
 from tests.factories import events, statement
 
 
@@ -22,7 +22,7 @@ def write(url: str, seed: int, rounds: int) -> list[tuple[str, int]]:
                 # took positions, then rolled back: must leave no gap and no trace
                 with database.writer.connect() as conn:
                     transaction = conn.begin()
-                    store.append_in(conn, f"writer-{seed}", batch)
+                    store.append_in(conn, [Batch(f"writer-{seed}", batch)])
                     transaction.rollback()
                 continue
             result = store.append(f"writer-{seed}", batch)

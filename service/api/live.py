@@ -17,6 +17,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from events.codec import encode
 from service.api.problems import problem
+from service.api.reads import MAX_POSITION
 from service.api.views import EventView
 from service.live import LiveLog
 from service.store import EventStore
@@ -36,20 +37,19 @@ class LiveController(Controller):
         store: NamedDependency[EventStore],
         live_log: NamedDependency[LiveLog],
         after: Annotated[
-            int | None, Parameter(ge=0, description="start after this position (default: the head now)")
+            int | None,
+            Parameter(ge=0, le=MAX_POSITION, description="start after this position (default: the head now)"),
         ] = None,
         party: FromQuery[list[str] | None] = None,
         issue: FromQuery[list[str] | None] = None,
         type_: Annotated[list[str] | None, QueryParameter(name="type")] = None,
         stream: FromQuery[list[str] | None] = None,
         q: FromQuery[str | None] = None,
-        heartbeat: Annotated[
-            float, Parameter(ge=0.5, le=300, description="seconds between keep-alives")
-        ] = 15,
+        heartbeat: Heartbeat = 15,
     ) -> ServerSentEvent:
         last_id = request.headers.get("last-event-id")
         if last_id is not None:
-            if not last_id.isdigit():
+            if not last_id.isdigit() or int(last_id) > MAX_POSITION:
                 raise problem(400, "Invalid Last-Event-ID", "Last-Event-ID must be a log position")
             after = int(last_id)
         if after is None:

@@ -16,6 +16,8 @@ from service.api.views import EventView, LogView, SingleEventView, StreamView
 from service.store import EventStore
 
 HEAD_HEADER = "Timeline-Head"
+# Positions and versions are 64-bit integers in the database; larger numbers are refused as bad input.
+MAX_POSITION = 2**62
 
 
 def read_response(request: Request, content: object, head: int, position: int | None = None) -> Response:
@@ -42,7 +44,9 @@ class LogController(Controller):
         self,
         request: Request,
         store: NamedDependency[EventStore],
-        after: Annotated[int, Parameter(ge=0, description="return events after this position")] = 0,
+        after: Annotated[
+            int, Parameter(ge=0, le=MAX_POSITION, description="return events after this position")
+        ] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         type: FromQuery[list[str] | None] = None,  # noqa: A002 - the API's own name
         stream: FromQuery[list[str] | None] = None,
@@ -91,7 +95,7 @@ class LogController(Controller):
         request: Request,
         store: NamedDependency[EventStore],
         stream: FromPath[str],
-        from_version: Annotated[int, Parameter(ge=1)] = 1,
+        from_version: Annotated[int, Parameter(ge=1, le=MAX_POSITION)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> Response[StreamView]:
         page, version = await anyio.to_thread.run_sync(store.read_stream, stream, from_version, limit)

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 
 from events.dates import EdtfDate
 from service.api.problems import problem
-from service.api.reads import read_response
+from service.api.reads import MAX_POSITION, read_response
 from service.api.views import (
     AxesView,
     ChangesView,
@@ -32,7 +32,7 @@ AS_OF = Parameter(
     "imprecise date means the end of its interval)"
 )
 KNOWN_AT = Parameter(description="knowledge time: events reported on or before this date (same format)")
-AT = Parameter(ge=0, description="system time: the log as it stood at this position")
+AT = Parameter(ge=0, le=MAX_POSITION, description="system time: the log as it stood at this position")
 AsOf = Annotated[str | None, AS_OF]
 KnownAt = Annotated[str | None, KNOWN_AT]
 At = Annotated[int | None, AT]
@@ -71,7 +71,10 @@ def decode_cursor(cursor: str | None) -> Key | None:
     try:
         occurred, seq, idx = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
         dt.date.fromisoformat(occurred)
-        return Key(occurred, int(seq), int(idx))
+        key = Key(occurred, int(seq), int(idx))
+        if not (0 <= key.seq <= MAX_POSITION and 0 <= key.idx <= MAX_POSITION):
+            raise ValueError("out of range")
+        return key
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise problem(
             400, "Invalid cursor", "the cursor is not one this service gave out", parameter="cursor"

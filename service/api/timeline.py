@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter, QueryParameter
 
 from service.api.problems import problem
-from service.api.reads import read_response
+from service.api.reads import MAX_POSITION, read_response
 from service.api.state import At, KnownAt, axes_of, parse_date
 from service.api.views import DateView, EventDates, TimelineItem, TimelineView
 from service.timeline import Filters, Item, Order, Timeline, TimelineKey, TimelinePage
@@ -99,6 +99,8 @@ def decode_cursor(cursor: str | None, order: Order) -> TimelineKey | None:
         occurred, position, cursor_order = raw.split("|")
         dt.date.fromisoformat(occurred)
         key = TimelineKey(occurred, int(position))
+        if not 0 <= key.position <= MAX_POSITION:
+            raise ValueError("out of range")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise problem(
             400, "Invalid cursor", "the cursor is not one this service gave out", parameter="cursor"
