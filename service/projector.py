@@ -45,7 +45,8 @@ class Projector:
 
     def apply(self, conn: sa.Connection, appended: Sequence[Logged]) -> None:
         """Project events just appended (in position order) inside the append transaction."""
-        revisit = {self._root(conn, g.event.target, appended) for g in appended if is_meta(g.event)}
+        in_batch = {str(logged.event.id): logged for logged in appended}
+        revisit = {self._root(conn, g.event.target, in_batch) for g in appended if is_meta(g.event)}
         plain = [g for g in appended if not is_meta(g.event) and g.position not in revisit]
         self._write(conn, [(logged, [_single(logged)]) for logged in plain])
         for root in sorted(revisit):
@@ -159,9 +160,8 @@ class Projector:
         log = [Logged(r.position, decode_stored(r.data, r.type, r.schema_version)) for r in rows]
         return [group for group in groups(log) if group[0].position in roots]
 
-    def _root(self, conn: sa.Connection, target, appended: Sequence[Logged]) -> int:
+    def _root(self, conn: sa.Connection, target, in_batch: dict[str, Logged]) -> int:
         """The log position of the event a chain of retractions and corrections finally names."""
-        in_batch = {str(logged.event.id): logged for logged in appended}
         ident = str(target)
         while True:
             if ident in in_batch:
