@@ -23,7 +23,7 @@ from service.api.timeline import TimelineController, timeline_query
 from service.database import Database, check_schema, connect
 from service.live import LiveLog
 from service.openapi import EdtfDateSchema
-from service.projections import Projections
+from service.projections import FormCache, Projections
 from service.settings import Settings
 from service.store import EventStore
 from service.timeline import Timeline
@@ -36,8 +36,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = database or connect(settings.database_url)
     check_schema(database)
     store = EventStore(database)
-    projections = Projections(database)
-    timeline = Timeline(database)
+    forms = FormCache()
+    projections = Projections(database, forms)
+    timeline = Timeline(database, forms)
     live_log = LiveLog(store, database)
 
     async def close() -> None:

@@ -36,16 +36,68 @@ _corrected = decoder(AnyEvent)
 _LAST_QUERYABLE_DAY = FOREVER_DATE - dt.timedelta(days=1)
 
 
-# What it takes to rebuild an event form: its version row, and the stored event when not corrected.
-_FORM_COLUMNS = (
+# What identifies an event form, and what it takes to decode one: its version row and the stored event.
+KEY_COLUMNS = (
     proj_versions.c.seq,
+    proj_versions.c.vn,
+    proj_versions.c.pos_from,
+    proj_versions.c.known_from,
     proj_versions.c.retracted,
     proj_versions.c.corrected,
+)
+FORM_COLUMNS = (
+    *KEY_COLUMNS,
     proj_versions.c.data.label("corrected_data"),
     events.c.data,
     events.c.type,
     events.c.schema_version,
 )
+
+
+class FormCache:
+    """Decoded event forms, shared by all requests of a process.
+
+    A version row's form is the event as resolved at the row's lower corner (seq, pos_from, known_from),
+    which depends only on log entries at or before ``pos_from``: the log is append-only, so a form under
+    that key never changes, even when later fixes split or replace the row. Decoding is most of the cost
+    of a state answer; with this cache an answer decodes only what it has not seen before.
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._forms: dict[tuple[int, int, str], Effective] = {}
+
+    @staticmethod
+    def key(row: sa.Row) -> tuple[int, int, str]:
+        return (row.seq, row.pos_from, row.known_from)
+
+    def of_row(self, row: sa.Row) -> Effective:
+        """The form of a row that carries the stored event (``FORM_COLUMNS``)."""
+        key = self.key(row)
+        form = self._forms.get(key)
+        if form is None:
+            form = self._keep(key, effective_of(row))
+        return form
+
+    def of_rows(self, conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Effective]:
+        """The forms of rows that carry only ``KEY_COLUMNS``; fetches and decodes the missing ones."""
+        found = {key: form for row in rows if (form := self._forms.get(key := self.key(row))) is not None}
+        missing = sorted({(row.seq, row.vn) for row in rows if self.key(row) not in found})
+        for start in range(0, len(missing), 5000):
+            fetched = conn.execute(
+                sa.select(*FORM_COLUMNS)
+                .join(events, events.c.position == proj_versions.c.seq)
+                .where(sa.tuple_(proj_versions.c.seq, proj_versions.c.vn).in_(missing[start : start + 5000]))
+            ).all()
+            for row in fetched:
+                found[self.key(row)] = self._keep(self.key(row), effective_of(row))
+        return [found[self.key(row)] for row in rows]
+
+    def _keep(self, key: tuple[int, int, str], form: Effective) -> Effective:
+        if len(self._forms) >= self.capacity:
+            self._forms = {}
+        self._forms[key] = form
+        return form
 
 
 class Axes(NamedTuple):
@@ -93,8 +145,9 @@ def clamp(conn: sa.Connection, axes: Axes) -> tuple[Axes, int]:
 
 
 class Projections:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, forms: FormCache | None = None) -> None:
         self.db = database
+        self.forms = forms or FormCache()
 
     def read(self, axes: Axes, answer):
         """Run ``answer(conn, axes)`` with ``at`` clamped to the head; returns (result, position, head)."""
@@ -221,16 +274,17 @@ class Projections:
         if not keys:
             return {}
         rows = conn.execute(
-            sa.select(proj_versions.c.vn, *_FORM_COLUMNS)
-            .join(events, events.c.position == proj_versions.c.seq)
-            .where(sa.tuple_(proj_versions.c.seq, proj_versions.c.vn).in_(sorted(keys)))
+            sa.select(*KEY_COLUMNS).where(
+                sa.tuple_(proj_versions.c.seq, proj_versions.c.vn).in_(sorted(keys))
+            )
         ).all()
-        return {(row.seq, row.vn): effective_of(row) for row in rows}
+        return {
+            (row.seq, row.vn): form for row, form in zip(rows, self.forms.of_rows(conn, rows), strict=True)
+        }
 
     def _structural(self, conn: sa.Connection, axes: Axes, types: Sequence[str]) -> list[Effective]:
         rows = conn.execute(
-            sa.select(*_FORM_COLUMNS)
-            .join(events, events.c.position == proj_versions.c.seq)
+            sa.select(*KEY_COLUMNS)
             .where(
                 proj_versions.c.type.in_(types),
                 proj_versions.c.occurred <= _valid_until(axes),
@@ -239,7 +293,7 @@ class Projections:
             )
             .order_by(proj_versions.c.occurred, proj_versions.c.seq)
         ).all()
-        return [effective_of(row) for row in rows]
+        return self.forms.of_rows(conn, rows)
 
 
 def effective_of(row: sa.Row) -> Effective:

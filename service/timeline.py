@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from events.timeaxes import Effective
 from events.vocabulary import Event
 from service.database import Database
-from service.projections import Axes, clamp, effective_of, rect
+from service.projections import FORM_COLUMNS, Axes, FormCache, clamp, rect
 from service.tables import event_terms, events, proj_versions
 
 Order = Literal["asc", "desc"]
@@ -63,8 +63,9 @@ def matches_text(event: Event, text: str) -> bool:
 
 
 class Timeline:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, forms: FormCache | None = None) -> None:
         self.db = database
+        self.forms = forms or FormCache()
 
     def page(
         self,
@@ -88,7 +89,7 @@ class Timeline:
                 batch = SCAN_BATCH if filters.text else limit + 1 - len(items)
                 rows = conn.execute(scan.limit(batch)).all()
                 for row in rows:
-                    effective = effective_of(row)
+                    effective = self.forms.of_row(row)
                     if filters.text and not matches_text(effective.event, filters.text):
                         continue
                     items.append(Item(effective, row.stream, row.version, row.recorded_at, row.revised_at))
@@ -107,14 +108,8 @@ class Timeline:
         revision = events.alias("revision")
         query = (
             sa.select(
-                v.c.seq,
+                *FORM_COLUMNS,
                 v.c.occurred,
-                v.c.retracted,
-                v.c.corrected,
-                v.c.data.label("corrected_data"),
-                events.c.data,
-                events.c.type,
-                events.c.schema_version,
                 events.c.stream,
                 events.c.version,
                 events.c.recorded_at,
