@@ -54,6 +54,21 @@ FORM_COLUMNS = (
 )
 
 
+def _versions_of(
+    conn: sa.Connection, columns, keys: set[tuple[int, int]], join_events: bool = False
+) -> list[sa.Row]:
+    """Version rows by (seq, vn), looked up by ``seq`` alone, which the primary key serves (a row-value
+    ``IN`` would make SQLite scan the whole table)."""
+    seqs = sorted({seq for seq, _ in keys})
+    rows = []
+    for start in range(0, len(seqs), 5000):
+        query = sa.select(*columns).where(proj_versions.c.seq.in_(seqs[start : start + 5000]))
+        if join_events:
+            query = query.join(events, events.c.position == proj_versions.c.seq)
+        rows += [row for row in conn.execute(query) if (row.seq, row.vn) in keys]
+    return rows
+
+
 class FormCache:
     """Decoded event forms, shared by all requests of a process.
 
@@ -81,17 +96,18 @@ class FormCache:
 
     def of_rows(self, conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Effective]:
         """The forms of rows that carry only ``KEY_COLUMNS``; fetches and decodes the missing ones."""
-        found = {key: form for row in rows if (form := self._forms.get(key := self.key(row))) is not None}
-        missing = sorted({(row.seq, row.vn) for row in rows if self.key(row) not in found})
-        for start in range(0, len(missing), 5000):
-            fetched = conn.execute(
-                sa.select(*FORM_COLUMNS)
-                .join(events, events.c.position == proj_versions.c.seq)
-                .where(sa.tuple_(proj_versions.c.seq, proj_versions.c.vn).in_(missing[start : start + 5000]))
-            ).all()
-            for row in fetched:
-                found[self.key(row)] = self._keep(self.key(row), effective_of(row))
-        return [found[self.key(row)] for row in rows]
+        keys = [(row.seq, row.pos_from, row.known_from) for row in rows]
+        found, missing = {}, set()
+        for row, key in zip(rows, keys, strict=True):
+            form = self._forms.get(key)
+            if form is None:
+                missing.add((row.seq, row.vn))
+            else:
+                found[key] = form
+        for row in _versions_of(conn, FORM_COLUMNS, missing, join_events=True):
+            key = self.key(row)
+            found[key] = self._keep(key, effective_of(row))
+        return [found[key] for key in keys]
 
     def _keep(self, key: tuple[int, int, str], form: Effective) -> Effective:
         if len(self._forms) >= self.capacity:
@@ -273,11 +289,7 @@ class Projections:
         """The event form each (seq, vn) version row stands for."""
         if not keys:
             return {}
-        rows = conn.execute(
-            sa.select(*KEY_COLUMNS).where(
-                sa.tuple_(proj_versions.c.seq, proj_versions.c.vn).in_(sorted(keys))
-            )
-        ).all()
+        rows = _versions_of(conn, KEY_COLUMNS, keys)
         return {
             (row.seq, row.vn): form for row, form in zip(rows, self.forms.of_rows(conn, rows), strict=True)
         }
