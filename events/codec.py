@@ -7,6 +7,7 @@ up to the current one by the upcasters registered in :data:`UPCASTERS`, so old r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +22,17 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
+@functools.lru_cache(maxsize=65_536)
+def _date(text: str) -> EdtfDate:
+    """Dates repeat across events; an EdtfDate is never changed once made, so one object can serve all."""
+    return EdtfDate(text)
+
+
 def dec_hook(tp: type, obj: Any) -> Any:
     if tp is EdtfDate:
         if not isinstance(obj, str):
             raise TypeError(f"expected a date string, got {type(obj).__name__}")
-        return EdtfDate(obj)
+        return _date(obj)
     raise NotImplementedError(f"cannot decode {tp!r}")
 
 

@@ -65,7 +65,7 @@ def _versions_of(
         query = sa.select(*columns).where(proj_versions.c.seq.in_(seqs[start : start + 5000]))
         if join_events:
             query = query.join(events, events.c.position == proj_versions.c.seq)
-        rows += [row for row in conn.execute(query) if (row.seq, row.vn) in keys]
+        rows += [row for row in conn.execute(query).all() if (row.seq, row.vn) in keys]
     return rows
 
 
