@@ -59,7 +59,7 @@ from bench.generate import DAYS, ISSUE_IDS, MIN_GAP, PARTY_IDS, day, generate  #
 from events.codec import convert  # noqa: E402
 from events.vocabulary import AnyEvent  # noqa: E402
 from service.database import connect, migrate  # noqa: E402
-from service.store import EventStore  # noqa: E402
+from service.store import Batch, EventStore  # noqa: E402
 
 BATCH = MIN_GAP  # events per append transaction (the API's limit per batch is 1,000 too)
 TOKEN = "bench"
@@ -151,7 +151,7 @@ def load(url: str, size: int, seed: int) -> dict[str, float]:
             for stream, event in chunk:
                 batches.setdefault(stream, []).append(convert(event, AnyEvent))
             t = time.perf_counter()
-            store.append_batches(list(batches.items()))
+            store.append_batches([Batch(stream, evs) for stream, evs in batches.items()])
             appending += time.perf_counter() - t
             loaded += len(chunk)
             chunk.clear()

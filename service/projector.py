@@ -59,6 +59,8 @@ class Projector:
         """Recreate every projection from the log; returns the number of events read."""
         for table in reversed(PROJECTION_TABLES):
             conn.execute(table.delete())
+        if not self.is_sqlite:  # room to sort in memory while the indexes are built again
+            conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
         indexes = [index for table in PROJECTION_TABLES for index in table.indexes]
         for index in indexes:
             index.drop(conn)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+
+def Key(length: int) -> sa.types.TypeEngine:  # noqa: N802 - reads as a column type
+    """A short ASCII key (id, ISO date). On PostgreSQL compared bytewise ("C"): the projections sort and
+    index millions of them, and a linguistic collation makes that several times slower for no benefit."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -65,12 +72,12 @@ proj_versions = sa.Table(
     metadata,
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),  # the event's own log position
     sa.Column("vn", sa.Integer, primary_key=True, autoincrement=False),  # which of its forms: 0, 1, ...
-    sa.Column("type", sa.String(64), nullable=False),
-    sa.Column("occurred", sa.String(10), nullable=False),
+    sa.Column("type", Key(64), nullable=False),
+    sa.Column("occurred", Key(10), nullable=False),
     sa.Column("pos_from", sa.BigInteger, nullable=False),
     sa.Column("pos_to", sa.BigInteger, nullable=False),
-    sa.Column("known_from", sa.String(10), nullable=False),
-    sa.Column("known_to", sa.String(10), nullable=False),
+    sa.Column("known_from", Key(10), nullable=False),
+    sa.Column("known_to", Key(10), nullable=False),
     sa.Column("retracted", sa.Boolean, nullable=False),
     sa.Column("corrected", sa.Boolean, nullable=False),
     sa.Column("data", sa.Text, nullable=True),
@@ -83,16 +90,16 @@ proj_positions = sa.Table(
     "proj_positions",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("party", sa.String(64), nullable=False),
-    sa.Column("issue", sa.String(64), nullable=False),
-    sa.Column("occurred", sa.String(10), nullable=False),
+    sa.Column("party", Key(64), nullable=False),
+    sa.Column("issue", Key(64), nullable=False),
+    sa.Column("occurred", Key(10), nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("idx", sa.Integer, nullable=False),  # its place in the event's list of positions
     sa.Column("pos_from", sa.BigInteger, nullable=False),
     sa.Column("pos_to", sa.BigInteger, nullable=False),
-    sa.Column("known_from", sa.String(10), nullable=False),
-    sa.Column("known_to", sa.String(10), nullable=False),
-    sa.Column("stance", sa.String(16), nullable=False),
+    sa.Column("known_from", Key(10), nullable=False),
+    sa.Column("known_to", Key(10), nullable=False),
+    sa.Column("stance", Key(16), nullable=False),
     sa.Column("vn", sa.Integer, nullable=False),  # with seq: the proj_versions row
     sa.Index(None, "party", "issue", "occurred", "seq", "idx"),
     sa.Index(None, "party", "occurred", "seq", "idx"),
@@ -104,8 +111,8 @@ proj_positions = sa.Table(
 proj_cells = sa.Table(
     "proj_cells",
     metadata,
-    sa.Column("party", sa.String(64), primary_key=True),
-    sa.Column("issue", sa.String(64), primary_key=True),
+    sa.Column("party", Key(64), primary_key=True),
+    sa.Column("issue", Key(64), primary_key=True),
 )
 
 PROJECTION_TABLES = (proj_versions, proj_positions, proj_cells)
