@@ -319,6 +319,20 @@ def machine() -> str:
     )
 
 
+def commit() -> str:
+    """The checked-out commit of the work tree (``+`` if it has changes), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")
+
+
 def run_one(backend: str, size: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     print(f"== {backend}, {size:,} events", file=sys.stderr)
     with fresh_database(backend, workdir, args.postgres_url) as url:
@@ -357,10 +371,14 @@ def run_one(backend: str, size: int, args: argparse.Namespace, workdir: Path) ->
     return result
 
 
-def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+def report(results: list[dict[str, Any]], args: argparse.Namespace, commits: tuple[str, str]) -> None:
     print()
     print(f"Negotiation Timeline: as-of read benchmark, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     print(f"machine: {machine()}")
+    if commits[0] == commits[1]:
+        print(f"code: commit {commits[0]}")
+    else:
+        print(f"code: commit {commits[0]} at the start, {commits[1]} at the end: figures mix code versions")
     print(
         f"{args.requests} requests per endpoint after {args.warmup} warm-up rounds, one keep-alive client, "
         f"random as_of over {day(0)}..{day(DAYS - 1)}; seed {args.seed}"
@@ -459,6 +477,7 @@ def main(argv: list[str] | None = None) -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="timeline-bench-"))
     results = []
+    started_at = commit()
     try:
         for backend in backends:
             for size in sizes:
@@ -466,7 +485,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if results:
-            report(results, args)
+            report(results, args, (started_at, commit()))
 
 
 if __name__ == "__main__":
