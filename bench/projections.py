@@ -35,7 +35,6 @@ import random
 import re
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -60,6 +59,8 @@ from events.codec import convert  # noqa: E402
 from events.vocabulary import AnyEvent  # noqa: E402
 from service.database import connect, migrate  # noqa: E402
 from service.store import Batch, EventStore  # noqa: E402
+from tests.server import free_port  # noqa: E402
+from tests.server import running_server as serving  # noqa: E402
 
 BATCH = MIN_GAP  # events per append transaction (the API's limit per batch is 1,000 too)
 TOKEN = "bench"
@@ -176,12 +177,6 @@ def load(url: str, size: int, seed: int) -> dict[str, float]:
 # -- the server --------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def service_env(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMELINE_")}
     return env | {"TIMELINE_DATABASE_URL": url, "TIMELINE_WRITE_TOKENS": TOKEN} | extra
@@ -189,40 +184,10 @@ def service_env(url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(url: str, workdir: Path, timeout: float = 60) -> Iterator[str]:
-    """Start ``python -m service serve``; yield its base URL once ``/health`` answers."""
-    port = free_port()
-    env = service_env(url, TIMELINE_HOST="127.0.0.1", TIMELINE_PORT=str(port))
-    with open(workdir / "server.log", "w+") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"server exited with {process.returncode}:\n{log.read()}")
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the server did not become healthy")
-                time.sleep(0.1)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    """Start ``python -m service serve`` (as the tests do); yield its base URL once ``/health`` answers."""
+    env = {"TIMELINE_DATABASE_URL": url, "TIMELINE_WRITE_TOKENS": TOKEN, "TIMELINE_PORT": str(free_port())}
+    with serving(env, workdir, timeout) as (base, _):
+        yield base
 
 
 def random_date(rng: random.Random) -> str:
