@@ -264,6 +264,28 @@ def fold_structure(events: Iterable[Effective]) -> State:
     )
 
 
+def entry_of(effective: Effective) -> tuple[str, str | int]:
+    """Which entry of the structure a structural event can change: the list of :class:`State` it lands in,
+    and the entry's key there (a meeting is its own entry).
+
+    :func:`fold_structure` folds every entry from that entry's own events alone, so a state can be put
+    together from entries folded, and kept, one by one.
+    """
+    event = effective.event
+    match event:
+        case PartyDefined():
+            return ("parties", event.party)
+        case IssueDefined():
+            return ("issues", event.issue)
+        case ProposalTabled() | ProposalAmended() | ProposalRejected() | ProposalWithdrawn():
+            return ("proposals", event.proposal)
+        case AgreementReached():
+            return ("agreements", event.agreement)
+        case MeetingHeld():
+            return ("meetings", effective.position)
+    raise ValueError(f"a {type_name(event)} is not part of the structure")
+
+
 def fold(events: Iterable[Effective]) -> State:
     """The whole state: the oracle every projection endpoint must agree with."""
     events = list(events)

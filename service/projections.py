@@ -14,23 +14,23 @@ from typing import NamedTuple
 import msgspec
 import sqlalchemy as sa
 
-from events.codec import decode_stored, decoder
+from events.codec import decode_stored, decoder, encode
 from events.folds import (
-    STRUCTURAL_TYPES,
     Change,
     IssueInfo,
     PartyInfo,
     Stand,
     State,
-    fold_structure,
     stand,
 )
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION, Effective
 from events.vocabulary import AnyEvent, Event
 from service.database import Database
+from service.structure import ENTRY_LISTS, StructureMirror
 from service.tables import definitions, events, proj_cells, proj_positions, proj_versions
 
 _corrected = decoder(AnyEvent)
+_state = decoder(State)
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
 # the day before it, which every open rectangle contains and every closed one excludes.
 _LAST_QUERYABLE_DAY = FOREVER_DATE - dt.timedelta(days=1)
@@ -52,21 +52,6 @@ FORM_COLUMNS = (
     events.c.type,
     events.c.schema_version,
 )
-
-
-def _versions_of(
-    conn: sa.Connection, columns, keys: set[tuple[int, int]], join_events: bool = False
-) -> list[sa.Row]:
-    """Version rows by (seq, vn), looked up by ``seq`` alone, which the primary key serves (a row-value
-    ``IN`` would make SQLite scan the whole table)."""
-    seqs = sorted({seq for seq, _ in keys})
-    rows = []
-    for start in range(0, len(seqs), 5000):
-        query = sa.select(*columns).where(proj_versions.c.seq.in_(seqs[start : start + 5000]))
-        if join_events:
-            query = query.join(events, events.c.position == proj_versions.c.seq)
-        rows += [row for row in conn.execute(query).all() if (row.seq, row.vn) in keys]
-    return rows
 
 
 class FormCache:
@@ -95,7 +80,8 @@ class FormCache:
         return form
 
     def of_rows(self, conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Effective]:
-        """The forms of rows that carry only ``KEY_COLUMNS``; fetches and decodes the missing ones."""
+        """The forms of rows that name one (``seq``, ``vn``, ``pos_from``, ``known_from``: a version row, or
+        a position row, which carries its version's corner); fetches and decodes the missing ones."""
         keys = [(row.seq, row.pos_from, row.known_from) for row in rows]
         found, missing = {}, set()
         for row, key in zip(rows, keys, strict=True):
@@ -104,10 +90,25 @@ class FormCache:
                 missing.add((row.seq, row.vn))
             else:
                 found[key] = form
-        for row in _versions_of(conn, FORM_COLUMNS, missing, join_events=True):
+        for row in self._fetch(conn, missing):
             key = self.key(row)
             found[key] = self._keep(key, effective_of(row))
         return [found[key] for key in keys]
+
+    @staticmethod
+    def _fetch(conn: sa.Connection, keys: set[tuple[int, int]]) -> list[sa.Row]:
+        """Version rows with their events by (seq, vn), looked up by ``seq`` alone, which the primary key
+        serves (a row-value ``IN`` would make SQLite scan the whole table)."""
+        seqs = sorted({seq for seq, _ in keys})
+        rows = []
+        for start in range(0, len(seqs), 5000):
+            query = (
+                sa.select(*FORM_COLUMNS)
+                .join(events, events.c.position == proj_versions.c.seq)
+                .where(proj_versions.c.seq.in_(seqs[start : start + 5000]))
+            )
+            rows += [row for row in conn.execute(query).all() if (row.seq, row.vn) in keys]
+        return rows
 
     def _keep(self, key: tuple[int, int, str], form: Effective) -> Effective:
         if len(self._forms) >= self.capacity:
@@ -161,9 +162,12 @@ def clamp(conn: sa.Connection, axes: Axes) -> tuple[Axes, int]:
 
 
 class Projections:
-    def __init__(self, database: Database, forms: FormCache | None = None) -> None:
+    def __init__(self, database: Database, forms: FormCache | None = None, capacity: int = 100_000) -> None:
         self.db = database
         self.forms = forms or FormCache()
+        self.structure = StructureMirror(self.forms)
+        self._encoded: dict[tuple[int, int, str, int], msgspec.Raw] = {}  # positions as JSON
+        self._capacity = capacity
 
     def read(self, axes: Axes, answer):
         """Run ``answer(conn, axes)`` with ``at`` clamped to the head; returns (result, position, head)."""
@@ -173,21 +177,29 @@ class Projections:
 
     # -- answers (each takes a connection and clamped axes) ---------------------------------------------
 
+    def state_json(self, conn: sa.Connection, axes: Axes) -> bytes:
+        """The whole :class:`State` as JSON, put together from entries and positions encoded before: an
+        answer encodes only what it has not seen before."""
+        lists = self._structure(conn, axes)
+        encoded = {kind: [entry.json for entry in entries] for kind, entries in lists.items()}
+        return encode(State(positions=self._stands_json(conn, axes), **encoded))
+
     def state(self, conn: sa.Connection, axes: Axes) -> State:
-        structure = fold_structure(self._structural(conn, axes, STRUCTURAL_TYPES))
-        return msgspec.structs.replace(structure, positions=self._stands(conn, axes))
+        return _state.decode(self.state_json(conn, axes))
 
     def vocabulary(self, conn: sa.Connection, axes: Axes) -> State:
-        return fold_structure(self._structural(conn, axes, ("PartyDefined", "IssueDefined")))
+        lists = self._structure(conn, axes, ("parties", "issues"))
+        values = {kind: [entry.value for entry in entries] for kind, entries in lists.items()}
+        return State(positions=[], **values)
 
     def party(self, conn: sa.Connection, axes: Axes, party: str) -> tuple[PartyInfo | None, list[Stand]]:
-        vocabulary = fold_structure(self._structural(conn, axes, ("PartyDefined",)))
-        info = next((p for p in vocabulary.parties if p.id == party), None)
+        found = self._structure(conn, axes, ("parties",))["parties"]
+        info = next((entry.value for entry in found if entry.value.id == party), None)
         return info, self._stands(conn, axes, party=party)
 
     def issue(self, conn: sa.Connection, axes: Axes, issue: str) -> tuple[IssueInfo | None, list[Stand]]:
-        vocabulary = fold_structure(self._structural(conn, axes, ("IssueDefined",)))
-        info = next((i for i in vocabulary.issues if i.id == issue), None)
+        found = self._structure(conn, axes, ("issues",))["issues"]
+        info = next((entry.value for entry in found if entry.value.id == issue), None)
         return info, self._stands(conn, axes, issue=issue)
 
     def is_defined(self, conn: sa.Connection, kind: str, ident: str) -> bool:
@@ -220,7 +232,8 @@ class Projections:
             .limit(1)
             .scalar_subquery()
         )
-        query = sa.select(f.c.occurred, f.c.seq, f.c.idx, f.c.stance, f.c.vn, before.label("before")).where(
+        columns = (f.c.occurred, f.c.seq, f.c.idx, f.c.stance, f.c.vn, f.c.pos_from, f.c.known_from)
+        query = sa.select(*columns, before.label("before")).where(
             f.c.occurred <= _valid_until(axes), *rect(f, axes)
         )
         if after is not None:
@@ -234,10 +247,8 @@ class Projections:
         rows = conn.execute(query.order_by(f.c.occurred, f.c.seq, f.c.idx).limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        forms = self._forms(conn, {(row.seq, row.vn) for row in rows})
         changes = []
-        for row in rows:
-            effective = forms[(row.seq, row.vn)]
+        for row, effective in zip(rows, self.forms.of_rows(conn, rows), strict=True):
             after_stand = stand(effective, effective.event.positions[row.idx])
             changes.append(Change(before=row.before, changed=row.before != row.stance, after=after_stand))
         next_key = Key(rows[-1].occurred, rows[-1].seq, rows[-1].idx) if more else None
@@ -245,13 +256,13 @@ class Projections:
 
     # -- building blocks --------------------------------------------------------------------------------
 
-    def _stands(
-        self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None
-    ) -> list[Stand]:
-        """The latest position in each (party, issue) cell: one index seek per cell, whatever the log size."""
+    def _latest(self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None):
+        """The latest position in each (party, issue) cell: one index seek per cell, whatever the log size.
+        Its row names the form it belongs to, so forms seen before cost no further query."""
         g = proj_positions.alias("g")
+        columns = (g.c.seq, g.c.vn, g.c.pos_from, g.c.known_from, g.c.idx)
         latest = (
-            sa.select(g.c.id)
+            sa.select(*columns)
             .where(
                 g.c.party == proj_cells.c.party,
                 g.c.issue == proj_cells.c.issue,
@@ -260,52 +271,46 @@ class Projections:
             )
             .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
             .limit(1)
-            .correlate(proj_cells)
-            .scalar_subquery()
         )
-        query = (
-            sa.select(
-                proj_cells.c.party,
-                proj_cells.c.issue,
-                proj_positions.c.seq,
-                proj_positions.c.vn,
-                proj_positions.c.idx,
+        if self.db.is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
+            p = proj_positions
+            found = latest.with_only_columns(g.c.id).correlate(proj_cells).scalar_subquery()
+            query = sa.select(p.c.seq, p.c.vn, p.c.pos_from, p.c.known_from, p.c.idx).join_from(
+                proj_cells, p, p.c.id == found
             )
-            .select_from(proj_cells)
-            .join(proj_positions, proj_positions.c.id == latest)
-            .order_by(proj_cells.c.party, proj_cells.c.issue)
-        )
+        else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
+            lateral = latest.lateral("latest")
+            query = sa.select(*lateral.c).join_from(proj_cells, lateral, sa.true())
+        query = query.order_by(proj_cells.c.party, proj_cells.c.issue)
         if party is not None:
             query = query.where(proj_cells.c.party == party)
         if issue is not None:
             query = query.where(proj_cells.c.issue == issue)
-        rows = conn.execute(query).all()
-        forms = self._forms(conn, {(row.seq, row.vn) for row in rows})
-        return [
-            stand(forms[row.seq, row.vn], forms[row.seq, row.vn].event.positions[row.idx]) for row in rows
-        ]
+        return conn.execute(query).all()
 
-    def _forms(self, conn: sa.Connection, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Effective]:
-        """The event form each (seq, vn) version row stands for."""
-        if not keys:
-            return {}
-        rows = _versions_of(conn, KEY_COLUMNS, keys)
-        return {
-            (row.seq, row.vn): form for row, form in zip(rows, self.forms.of_rows(conn, rows), strict=True)
-        }
+    def _stands(
+        self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None
+    ) -> list[Stand]:
+        rows = self._latest(conn, axes, party, issue)
+        forms = self.forms.of_rows(conn, rows)
+        return [stand(form, form.event.positions[row.idx]) for row, form in zip(rows, forms, strict=True)]
 
-    def _structural(self, conn: sa.Connection, axes: Axes, types: Sequence[str]) -> list[Effective]:
-        rows = conn.execute(
-            sa.select(*KEY_COLUMNS)
-            .where(
-                proj_versions.c.type.in_(types),
-                proj_versions.c.occurred <= _valid_until(axes),
-                proj_versions.c.retracted.is_(False),
-                *rect(proj_versions, axes),
-            )
-            .order_by(proj_versions.c.occurred, proj_versions.c.seq)
-        ).all()
-        return self.forms.of_rows(conn, rows)
+    def _stands_json(self, conn: sa.Connection, axes: Axes) -> list[msgspec.Raw]:
+        """Every cell's latest position as JSON. A position row (a form and a place in its list of
+        positions) always reads the same, so its JSON is kept."""
+        rows = self._latest(conn, axes)
+        keys = [(row.seq, row.pos_from, row.known_from, row.idx) for row in rows]
+        missing = [row for row, key in zip(rows, keys, strict=True) if key not in self._encoded]
+        for row, form in zip(missing, self.forms.of_rows(conn, missing), strict=True):
+            if len(self._encoded) >= self._capacity:
+                self._encoded = {}
+            encoded = msgspec.Raw(encode(stand(form, form.event.positions[row.idx])))
+            self._encoded[(row.seq, row.pos_from, row.known_from, row.idx)] = encoded
+        return [self._encoded[key] for key in keys]
+
+    def _structure(self, conn: sa.Connection, axes: Axes, kinds: Sequence[str] = ENTRY_LISTS):
+        known = axes.known_at.isoformat()
+        return self.structure.entries(conn, axes.at, known, _valid_until(axes), kinds)
 
 
 def effective_of(row: sa.Row) -> Effective:

@@ -220,6 +220,23 @@ def test_every_answer_equals_the_oracle_fold(database: Database, data: st.DataOb
     assert projection_rows(database) == incremental
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_one_reader_follows_the_log_as_it_grows(database: Database, data: st.DataObject) -> None:
+    """A long-lived reader keeps what it read before (decoded forms, the structure in memory) and must
+    still see every append, including fixes of events it has already answered with."""
+    wipe(database)
+    store, projections = EventStore(database), Projections(database)
+    for batch in data.draw(logs()):
+        with contextlib.suppress(AppendRefused):
+            store.append("s", [event(e) for e in batch])
+        log = [Logged(r.position, r.event) for r in store.read_log(limit=1000).events]
+        for at in (Axes(), data.draw(axes(log))):
+            expected = fold(counting(log, at.as_of, at.known_at, at.at))
+            state = projections.read(at, projections.state)[0]
+            assert to_builtins(state) == to_builtins(expected), f"axes {at}"
+
+
 def test_a_retraction_applies_at_every_as_of_but_not_before_it_was_made(database: Database) -> None:
     """The worked example of the spec: a wrong event, retracted later, seen on every axis."""
     wipe(database)

@@ -9,6 +9,7 @@ from typing import Annotated, NamedTuple
 from urllib.parse import urlencode
 
 import anyio.to_thread
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
@@ -117,8 +118,9 @@ class StateController(Controller):
     async def state(
         self, request: Request, projections: NamedDependency[Projections], asked: NamedDependency[Asked]
     ) -> Response[StateView]:
-        state, position, head = await answer(projections, asked.axes, projections.state)
-        return read_response(request, StateView(position, head, asked.echo, state), head, position)
+        state, position, head = await answer(projections, asked.axes, projections.state_json)
+        view = StateView(position, head, asked.echo, msgspec.Raw(state))  # a State, encoded already
+        return read_response(request, view, head, position)
 
     @get("/parties", summary="The parties defined at this point on the time axes")
     async def parties(

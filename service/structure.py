@@ -1,0 +1,168 @@
+"""The structure of the negotiation (vocabulary, proposals, agreements, meetings) at any point on the axes.
+
+A negotiation has hundreds of meetings and proposals, not millions: the version rows of these events are
+few, so each process keeps all of them in memory, decoded, and answers from there. It keeps them fresh
+without re-reading them: an append that adds or rewrites versions of a structural event leaves a row that
+starts on the position axis beyond the head it last looked at (a new event's rows start at its own position;
+a fix splits the rectangles of the event it names at the fix's position, retracted forms included), so it
+reads again only the events such rows belong to.
+
+Each entry of the answer (a party, an issue, a proposal, an agreement, a meeting) is folded from its own
+events alone (:func:`events.folds.entry_of`), and kept, keyed by the forms it was folded from: an answer
+puts together entries it has mostly folded before.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Collection
+from typing import NamedTuple
+
+import msgspec
+import sqlalchemy as sa
+
+from events.codec import encode
+from events.folds import (
+    STRUCTURAL_TYPES,
+    AgreementState,
+    IssueInfo,
+    MeetingState,
+    PartyInfo,
+    ProposalState,
+    entry_of,
+    fold_structure,
+)
+from events.timeaxes import Effective
+from service.tables import events, proj_versions
+
+ENTRY_LISTS = ("parties", "issues", "proposals", "agreements", "meetings")
+SORTED_BY_KEY = ("parties", "issues", "proposals", "agreements")  # meetings keep valid-time order
+FORM_KEY = tuple[int, int, str]  # (seq, pos_from, known_from): a form never changes (see FormCache)
+
+_COLUMNS = (
+    proj_versions.c.seq,
+    proj_versions.c.vn,
+    proj_versions.c.occurred,
+    proj_versions.c.pos_from,
+    proj_versions.c.pos_to,
+    proj_versions.c.known_from,
+    proj_versions.c.known_to,
+    proj_versions.c.retracted,
+    proj_versions.c.corrected,
+    proj_versions.c.data.label("corrected_data"),
+    events.c.data,
+    events.c.type,
+    events.c.schema_version,
+)
+
+
+class Row(NamedTuple):
+    """A structural version row that counts somewhere (retracted forms count nowhere and are not kept)."""
+
+    occurred: str
+    seq: int
+    pos_from: int
+    pos_to: int
+    known_from: str
+    known_to: str
+    form: Effective
+    entry: tuple[str, str | int]
+
+
+class Entry(NamedTuple):
+    """An entry of the structure, and its JSON."""
+
+    value: PartyInfo | IssueInfo | ProposalState | AgreementState | MeetingState
+    json: msgspec.Raw
+
+
+class StructureMirror:
+    def __init__(self, forms, capacity: int = 100_000) -> None:
+        self._forms = forms  # a FormCache: decodes each form once, shared with the other answers
+        self._lock = threading.Lock()
+        self._synced = -1  # the head the rows were last brought up to
+        self._by_seq: dict[int, list[Row]] = {}
+        self._rows: list[Row] = []  # in valid-time order (occurred, seq)
+        self._occurred: list[str] = []
+        self._entries: dict[tuple, Entry | None] = {}
+        self._capacity = capacity
+
+    def entries(
+        self, conn: sa.Connection, at: int, known: str, until: str, kinds: Collection[str] = ENTRY_LISTS
+    ) -> dict[str, list[Entry]]:
+        """The entries of each list of the structure, counting rows that hold at (``at``, ``known``) and
+        occurred on or before ``until``; only the lists named by ``kinds`` are filled."""
+        rows, occurred = self._fresh(conn)
+        groups: dict[tuple[str, str | int], list[Row]] = {}
+        for row in rows[: bisect.bisect_right(occurred, until)]:
+            if (
+                row.pos_from <= at < row.pos_to
+                and row.known_from <= known < row.known_to
+                and row.entry[0] in kinds
+            ):
+                groups.setdefault(row.entry, []).append(row)
+        lists: dict[str, list[tuple[str | int, Entry]]] = {kind: [] for kind in ENTRY_LISTS}
+        for entry, members in groups.items():
+            folded = self._entry(entry, members)
+            if folded is not None:
+                lists[entry[0]].append((entry[1], folded))
+        for kind in SORTED_BY_KEY:
+            lists[kind].sort(key=lambda keyed: keyed[0])
+        return {kind: [found for _, found in keyed] for kind, keyed in lists.items()}
+
+    def _entry(self, entry: tuple[str, str | int], members: list[Row]) -> Entry | None:
+        key = (entry, tuple((r.seq, r.pos_from, r.known_from) for r in members))
+        found = self._entries.get(key, self)
+        if found is self:
+            folded = getattr(fold_structure(r.form for r in members), entry[0])
+            found = Entry(folded[0], msgspec.Raw(encode(folded[0]))) if folded else None
+            if len(self._entries) >= self._capacity:
+                self._entries = {}
+            self._entries[key] = found
+        return found
+
+    def _fresh(self, conn: sa.Connection) -> tuple[list[Row], list[str]]:
+        """The rows, brought up to the log's head, read now: at least the head the caller clamped to."""
+        head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
+        with self._lock:
+            if head != self._synced:
+                self._sync(conn, head)
+            return self._rows, self._occurred
+
+    def _sync(self, conn: sa.Connection, head: int) -> None:
+        structural = proj_versions.c.type.in_(STRUCTURAL_TYPES)
+        if head < self._synced or self._synced < 0:  # first look (or a log replaced under us): read all
+            self._by_seq = {}
+            changed = None
+        else:
+            fresh = proj_versions.c.pos_from > self._synced
+            changed = set(conn.scalars(sa.select(proj_versions.c.seq).where(structural, fresh)))
+            if not changed:
+                self._synced = head
+                return
+        query = sa.select(*_COLUMNS).join(events, events.c.position == proj_versions.c.seq).where(structural)
+        if changed is not None:
+            query = query.where(proj_versions.c.seq.in_(sorted(changed)))
+            for seq in changed:
+                self._by_seq.pop(seq, None)
+        for row in conn.execute(query):
+            if row.retracted:
+                continue
+            form = self._forms.of_row(row)
+            kept = Row(
+                row.occurred,
+                row.seq,
+                row.pos_from,
+                row.pos_to,
+                row.known_from,
+                row.known_to,
+                form,
+                entry_of(form),
+            )
+            self._by_seq.setdefault(row.seq, []).append(kept)
+        rows = sorted(
+            (r for seq_rows in self._by_seq.values() for r in seq_rows), key=lambda r: (r.occurred, r.seq)
+        )
+        self._rows, self._occurred = rows, [r.occurred for r in rows]
+        self._synced = head
