@@ -1,8 +1,14 @@
-"""Alembic environment: migrates the engine handed over by the service, or the configured database."""
+"""Alembic environment: migrates the engine handed over by the service, or the configured database.
+
+A migration that changes what the projections hold calls :func:`rebuild_projections`; they are rebuilt
+once, after the last migration, by the code that matches the newest schema (a rebuild inside an older
+migration would run today's code against yesterday's tables).
+"""
 
 from alembic import context
 
 from service.database import connect
+from service.projector import Projector
 from service.settings import Settings
 from service.tables import metadata
 
@@ -16,4 +22,8 @@ with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
+        if config.attributes.get("rebuild_projections"):
+            if context.get_context().get_current_revision() != context.get_head_revision():
+                raise RuntimeError("projections can only be rebuilt at the newest revision: upgrade to head")
+            Projector(is_sqlite=connection.dialect.name == "sqlite").rebuild(connection)
     connection.commit()

@@ -8,6 +8,7 @@ log position even while writers append concurrently, and it can be reproduced wi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -54,6 +55,22 @@ FORM_COLUMNS = (
 )
 
 
+_STORED = sa.select(events.c.position, events.c.data, events.c.type, events.c.schema_version).where(
+    events.c.position.in_(sa.bindparam("seqs", expanding=True))
+)
+_VERSIONS = (
+    sa.select(*FORM_COLUMNS)
+    .join(events, events.c.position == proj_versions.c.seq)
+    .where(proj_versions.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+)
+
+
+def _chunks(seqs: set[int], size: int = 5000) -> list[list[int]]:
+    """Positions in sorted chunks small enough for one ``IN`` list on every database."""
+    ordered = sorted(seqs)
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+
+
 class FormCache:
     """Decoded event forms, shared by all requests of a process.
 
@@ -80,35 +97,45 @@ class FormCache:
         return form
 
     def of_rows(self, conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Effective]:
-        """The forms of rows that name one (``seq``, ``vn``, ``pos_from``, ``known_from``: a version row, or
-        a position row, which carries its version's corner); fetches and decodes the missing ones."""
+        """The forms that position rows name (by ``seq``, ``vn``, ``pos_from``, ``known_from`` and
+        ``corrected``); fetches and decodes the missing ones. An uncorrected form is the stored event
+        itself, so the log alone is read for it."""
         keys = [(row.seq, row.pos_from, row.known_from) for row in rows]
-        found, missing = {}, set()
+        found, missing = {}, []
         for row, key in zip(rows, keys, strict=True):
             form = self._forms.get(key)
             if form is None:
-                missing.add((row.seq, row.vn))
+                missing.append((row, key))
             else:
                 found[key] = form
-        for row in self._fetch(conn, missing):
-            key = self.key(row)
-            found[key] = self._keep(key, effective_of(row))
+        if missing:
+            stored = self._stored(conn, {row.seq for row, _ in missing if not row.corrected})
+            for row, key in missing:
+                if not row.corrected:
+                    found[key] = self._keep(key, Effective(row.seq, stored[row.seq], False, False))
+            for row in self._fetch(conn, {(row.seq, row.vn) for row, _ in missing if row.corrected}):
+                found[self.key(row)] = self._keep(self.key(row), effective_of(row))
         return [found[key] for key in keys]
+
+    @staticmethod
+    def _stored(conn: sa.Connection, seqs: set[int]) -> dict[int, Event]:
+        """Stored events by position."""
+        return {
+            position: decode_stored(data, type_name, schema_version)
+            for chunk in _chunks(seqs)
+            for position, data, type_name, schema_version in conn.execute(_STORED, {"seqs": chunk})
+        }
 
     @staticmethod
     def _fetch(conn: sa.Connection, keys: set[tuple[int, int]]) -> list[sa.Row]:
         """Version rows with their events by (seq, vn), looked up by ``seq`` alone, which the primary key
         serves (a row-value ``IN`` would make SQLite scan the whole table)."""
-        seqs = sorted({seq for seq, _ in keys})
-        rows = []
-        for start in range(0, len(seqs), 5000):
-            query = (
-                sa.select(*FORM_COLUMNS)
-                .join(events, events.c.position == proj_versions.c.seq)
-                .where(proj_versions.c.seq.in_(seqs[start : start + 5000]))
-            )
-            rows += [row for row in conn.execute(query).all() if (row.seq, row.vn) in keys]
-        return rows
+        return [
+            row
+            for chunk in _chunks({seq for seq, _ in keys})
+            for row in conn.execute(_VERSIONS, {"seqs": chunk})
+            if (row.seq, row.vn) in keys
+        ]
 
     def _keep(self, key: tuple[int, int, str], form: Effective) -> Effective:
         if len(self._forms) >= self.capacity:
@@ -147,6 +174,42 @@ def rect(table: sa.Table, axes: Axes) -> list[sa.ColumnElement[bool]]:
         table.c.known_from <= known,
         table.c.known_to > known,
     ]
+
+
+@functools.cache
+def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
+    """The statement behind ``Projections._latest``, built once: its values are bound parameters."""
+    g = proj_positions.alias("g")
+    columns = (g.c.seq, g.c.vn, g.c.pos_from, g.c.known_from, g.c.corrected, g.c.idx)
+    known = sa.bindparam("known")
+    latest = (
+        sa.select(*columns)
+        .where(
+            g.c.party == proj_cells.c.party,
+            g.c.issue == proj_cells.c.issue,
+            g.c.occurred <= sa.bindparam("until"),
+            g.c.pos_from <= sa.bindparam("at"),
+            g.c.pos_to > sa.bindparam("at"),
+            g.c.known_from <= known,
+            g.c.known_to > known,
+        )
+        .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
+        .limit(1)
+    )
+    if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
+        p = proj_positions
+        found = latest.with_only_columns(g.c.id).correlate(proj_cells).scalar_subquery()
+        query = sa.select(p.c.seq, p.c.vn, p.c.pos_from, p.c.known_from, p.c.corrected, p.c.idx).join_from(
+            proj_cells, p, p.c.id == found
+        )
+    else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
+        lateral = latest.lateral("latest")
+        query = sa.select(*lateral.c).join_from(proj_cells, lateral, sa.true())
+    if by_party:
+        query = query.where(proj_cells.c.party == sa.bindparam("party"))
+    if by_issue:
+        query = query.where(proj_cells.c.issue == sa.bindparam("issue"))
+    return query.order_by(proj_cells.c.party, proj_cells.c.issue)
 
 
 def _valid_until(axes: Axes) -> str:
@@ -232,7 +295,16 @@ class Projections:
             .limit(1)
             .scalar_subquery()
         )
-        columns = (f.c.occurred, f.c.seq, f.c.idx, f.c.stance, f.c.vn, f.c.pos_from, f.c.known_from)
+        columns = (
+            f.c.occurred,
+            f.c.seq,
+            f.c.idx,
+            f.c.stance,
+            f.c.vn,
+            f.c.pos_from,
+            f.c.known_from,
+            f.c.corrected,
+        )
         query = sa.select(*columns, before.label("before")).where(
             f.c.occurred <= _valid_until(axes), *rect(f, axes)
         )
@@ -259,34 +331,9 @@ class Projections:
     def _latest(self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None):
         """The latest position in each (party, issue) cell: one index seek per cell, whatever the log size.
         Its row names the form it belongs to, so forms seen before cost no further query."""
-        g = proj_positions.alias("g")
-        columns = (g.c.seq, g.c.vn, g.c.pos_from, g.c.known_from, g.c.idx)
-        latest = (
-            sa.select(*columns)
-            .where(
-                g.c.party == proj_cells.c.party,
-                g.c.issue == proj_cells.c.issue,
-                g.c.occurred <= _valid_until(axes),
-                *rect(g, axes),
-            )
-            .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
-            .limit(1)
-        )
-        if self.db.is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
-            p = proj_positions
-            found = latest.with_only_columns(g.c.id).correlate(proj_cells).scalar_subquery()
-            query = sa.select(p.c.seq, p.c.vn, p.c.pos_from, p.c.known_from, p.c.idx).join_from(
-                proj_cells, p, p.c.id == found
-            )
-        else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
-            lateral = latest.lateral("latest")
-            query = sa.select(*lateral.c).join_from(proj_cells, lateral, sa.true())
-        query = query.order_by(proj_cells.c.party, proj_cells.c.issue)
-        if party is not None:
-            query = query.where(proj_cells.c.party == party)
-        if issue is not None:
-            query = query.where(proj_cells.c.issue == issue)
-        return conn.execute(query).all()
+        query = _latest_query(self.db.is_sqlite, party is not None, issue is not None)
+        parameters = {"until": _valid_until(axes), "at": axes.at, "known": axes.known_at.isoformat()}
+        return conn.execute(query, parameters | {"party": party, "issue": issue}).all()
 
     def _stands(
         self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None
@@ -300,13 +347,14 @@ class Projections:
         positions) always reads the same, so its JSON is kept."""
         rows = self._latest(conn, axes)
         keys = [(row.seq, row.pos_from, row.known_from, row.idx) for row in rows]
-        missing = [row for row, key in zip(rows, keys, strict=True) if key not in self._encoded]
+        found = {key: encoded for key in keys if (encoded := self._encoded.get(key)) is not None}
+        missing = [row for row, key in zip(rows, keys, strict=True) if key not in found]
         for row, form in zip(missing, self.forms.of_rows(conn, missing), strict=True):
             if len(self._encoded) >= self._capacity:
                 self._encoded = {}
-            encoded = msgspec.Raw(encode(stand(form, form.event.positions[row.idx])))
-            self._encoded[(row.seq, row.pos_from, row.known_from, row.idx)] = encoded
-        return [self._encoded[key] for key in keys]
+            key = (row.seq, row.pos_from, row.known_from, row.idx)
+            found[key] = self._encoded[key] = msgspec.Raw(encode(stand(form, form.event.positions[row.idx])))
+        return [found[key] for key in keys]
 
     def _structure(self, conn: sa.Connection, axes: Axes, kinds: Sequence[str] = ENTRY_LISTS):
         known = axes.known_at.isoformat()

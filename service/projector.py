@@ -122,13 +122,13 @@ class Projector:
                 f"INSERT INTO proj_positions ({columns}) "
                 "SELECT json_extract(p.value, '$.party'), json_extract(p.value, '$.issue'), events.occurred, "
                 "events.position, p.key, events.position, :forever, events.reported, :end, "
-                "json_extract(p.value, '$.stance'), 0 "
+                "json_extract(p.value, '$.stance'), 0, 0 "
                 f"FROM events, json_each(events.data, '$.positions') AS p WHERE {where}"
             )
         return (
             f"INSERT INTO proj_positions ({columns}) "
             "SELECT p.value ->> 'party', p.value ->> 'issue', events.occurred, events.position, p.idx - 1, "
-            "events.position, :forever, events.reported, :end, p.value ->> 'stance', 0 "
+            "events.position, :forever, events.reported, :end, p.value ->> 'stance', 0, false "
             "FROM events CROSS JOIN LATERAL json_array_elements(events.data::json -> 'positions') "
             f"WITH ORDINALITY AS p(value, idx) WHERE {where}"
         )
@@ -227,7 +227,7 @@ class Projector:
                     new_cells.add((p.party, p.issue))
                     position_rows.append(
                         (p.party, p.issue, occurred, logged.position, idx, form.pos_from, form.pos_to)
-                        + (known_from, known_to, p.stance, vn)
+                        + (known_from, known_to, p.stance, vn, form.effective.corrected)
                     )
         self._bulk(conn, proj_versions, VERSION_COLUMNS, version_rows)
         self._bulk(conn, proj_positions, POSITION_COLUMNS, position_rows)

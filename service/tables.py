@@ -101,6 +101,8 @@ proj_positions = sa.Table(
     sa.Column("known_to", Key(10), nullable=False),
     sa.Column("stance", Key(16), nullable=False),
     sa.Column("vn", sa.Integer, nullable=False),  # with seq: the proj_versions row
+    # whether that form is a corrected one: if not, the stored event is the form, and the log alone has it
+    sa.Column("corrected", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index(None, "party", "issue", "occurred", "seq", "idx"),
     sa.Index(None, "party", "occurred", "seq", "idx"),
     sa.Index(None, "occurred", "seq", "idx"),

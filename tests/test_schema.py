@@ -11,7 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from service.app import create_app
 from service.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
 from service.settings import Settings
-from service.tables import metadata
+from service.store import EventStore
+from service.tables import metadata, proj_positions
+from tests.factories import body, event, events, issue, party, statement
+from tests.test_time_axes_property import projection_rows
 
 
 def test_migrated_schema_equals_the_table_definitions(database: Database) -> None:
@@ -45,3 +48,23 @@ def test_the_app_refuses_an_outdated_database(database_url: str) -> None:
     finally:
         command.stamp(alembic_config(database), "head", purge=True)
         database.dispose()
+
+
+def test_upgrading_a_log_projects_it_as_appending_did(database: Database) -> None:
+    """Projections written before a migration (or not at all) come out of it as the append path writes
+    them: here a corrected position, which the newest tables mark as corrected."""
+    store = EventStore(database)
+    store.append("vocabulary", events(party("p1"), issue("i1")))
+    stance = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
+    said = event(statement("p1", positions=[stance]))
+    fix = {"positions": [stance | {"stance": "opposes"}]}
+    store.append("talks", [said])
+    store.append("talks", events(body("EventCorrected", target=str(said.id), reason="r", changes=fix)))
+    appended = projection_rows(database)
+    with database.reader.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).where(proj_positions.c.corrected)) == 1
+    config = alembic_config(database)
+    for revision in ("efddda811897", "9b3a638860dd"):  # projections without the mark; no projections
+        command.downgrade(config, revision)
+        command.upgrade(config, "head")
+        assert projection_rows(database) == appended, revision

@@ -132,11 +132,8 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
 
-    # Project the events already in the log (a no-op on a new database).
-    from service.projector import Projector
-
-    bind = op.get_bind()
-    Projector(is_sqlite=bind.dialect.name == "sqlite").rebuild(bind)
+    # Project the events already in the log, after the last migration (see env.py).
+    op.get_context().config.attributes["rebuild_projections"] = True
 
 
 def downgrade() -> None:
