@@ -37,6 +37,7 @@ from service.tables import PROJECTION_TABLES, events, proj_cells, proj_positions
 FOREVER_ISO = FOREVER_DATE.isoformat()
 VERSION_COLUMNS = [c.name for c in proj_versions.c]
 POSITION_COLUMNS = [c.name for c in proj_positions.c if c.name != "id"]
+REBUILD_PRAGMAS = {"secure_delete": 0, "threads": 2}  # SQLite, while rebuilding: see Projector.rebuild
 
 
 class Projector:
@@ -57,13 +58,34 @@ class Projector:
 
     def rebuild(self, conn: sa.Connection) -> int:
         """Recreate every projection from the log; returns the number of events read."""
-        for table in reversed(PROJECTION_TABLES):
-            conn.execute(table.delete())
-        if not self.is_sqlite:  # room to sort in memory while the indexes are built again
-            conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
+        if not self.is_sqlite:
+            return self._rebuild(conn)
+        # Projections hold nothing the log beside them does not, so zeroing the pages freed by emptying
+        # them (SQLite's secure_delete, on in many builds) is wasted writes; a second sorter thread
+        # speeds up the index builds. Both are per connection, so they are put back afterwards.
+        saved = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in REBUILD_PRAGMAS}
+        for name, value in REBUILD_PRAGMAS.items():
+            conn.exec_driver_sql(f"PRAGMA {name} = {value}")
+        try:
+            return self._rebuild(conn)
+        finally:
+            for name, value in saved.items():
+                conn.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
+
+    def _rebuild(self, conn: sa.Connection) -> int:
+        # The indexes go first, so that emptying the tables does not have to empty them too.
         indexes = [index for table in PROJECTION_TABLES for index in table.indexes]
         for index in indexes:
             index.drop(conn)
+        if self.is_sqlite:
+            for table in reversed(PROJECTION_TABLES):
+                conn.execute(table.delete())
+        else:
+            # TRUNCATE gives fresh files: DELETE would leave every old row dead in the heap for the index
+            # builds to scan past. It locks the tables as the DROP INDEX above already does.
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(table.name for table in PROJECTION_TABLES))
+            # room to sort in memory while the indexes are built again
+            conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
         named = self._named_roots(conn)
         plain = sa.and_(
             events.c.target.is_(None),
@@ -125,12 +147,15 @@ class Projector:
                 "json_extract(p.value, '$.stance'), 0, 0 "
                 f"FROM events, json_each(events.data, '$.positions') AS p WHERE {where}"
             )
+        # json_to_recordset reads the three fields of each position in one pass; ->> would parse the
+        # element again for each field.
         return (
             f"INSERT INTO proj_positions ({columns}) "
-            "SELECT p.value ->> 'party', p.value ->> 'issue', events.occurred, events.position, p.idx - 1, "
-            "events.position, :forever, events.reported, :end, p.value ->> 'stance', 0, false "
-            "FROM events CROSS JOIN LATERAL json_array_elements(events.data::json -> 'positions') "
-            f"WITH ORDINALITY AS p(value, idx) WHERE {where}"
+            "SELECT p.party, p.issue, events.occurred, events.position, p.idx - 1, "
+            "events.position, :forever, events.reported, :end, p.stance, 0, false "
+            "FROM events CROSS JOIN LATERAL ROWS FROM (json_to_recordset(events.data::json -> 'positions') "
+            "AS (party text, issue text, stance text)) WITH ORDINALITY AS p(party, issue, stance, idx) "
+            f"WHERE {where}"
         )
 
     # -- helpers -----------------------------------------------------------------------------------------
