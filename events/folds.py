@@ -45,7 +45,7 @@ STRUCTURAL_TYPES = (
 )
 
 
-class _View(msgspec.Struct, frozen=True, kw_only=True):
+class _View(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     pass
 
 

@@ -22,7 +22,7 @@ Stance = Literal["supports", "opposes", "conditional", "neutral", "unclear"]
 AgreementStage = Literal["agreed_in_principle", "approved", "signed", "ratified", "in_force"]
 
 
-class _Part(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class _Part(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     """A value nested in an event."""
 
 
@@ -71,7 +71,9 @@ class Stage(_Part, kw_only=True):
     terms: list[Text] = []
 
 
-class Event(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag=True):
+class Event(
+    Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag=True, gc=False
+):
     """The envelope every event carries."""
 
     schema_version: ClassVar[int] = 1

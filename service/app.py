@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -27,6 +29,17 @@ from service.projections import FormCache, Projections
 from service.settings import Settings
 from service.store import EventStore
 from service.timeline import Timeline
+
+
+def settle_collector() -> None:
+    """Make full garbage collections rare. The caches of decoded events and encoded answers keep
+    hundreds of thousands of objects for the life of the process, and every full collection walks all of
+    them (about 100 ms with a million events in the log), while nothing they hold forms a cycle to free.
+    What startup made is moved out of the collector's sight, and full collections run ten times less
+    often than by default."""
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Litestar:
@@ -83,6 +96,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        on_startup=[live_log.start],
+        on_startup=[settle_collector, live_log.start],
         on_shutdown=[close],
     )
