@@ -3,9 +3,9 @@
 A negotiation has hundreds of meetings and proposals, not millions: the version rows of these events are
 few, so each process keeps all of them in memory, decoded, and answers from there. It keeps them fresh
 without re-reading them: an append that adds or rewrites versions of a structural event leaves a row that
-starts on the position axis beyond the head it last looked at (a new event's rows start at its own position;
-a fix splits the rectangles of the event it names at the fix's position, retracted forms included), so it
-reads again only the events such rows belong to.
+starts on the position axis beyond the log position it last caught up with (a new event's rows start at
+its own position; a fix splits the rectangles of the event it names at the fix's position, retracted forms
+included), so it reads again only the events such rows belong to.
 
 Each entry of the answer (a party, an issue, a proposal, an agreement, a meeting) is folded from its own
 events alone (:func:`events.folds.entry_of`), and kept, keyed by the forms it was folded from: an answer
@@ -81,7 +81,7 @@ class StructureMirror:
     def __init__(self, forms, capacity: int = 100_000) -> None:
         self._forms = forms  # a FormCache: decodes each form once, shared with the other answers
         self._lock = threading.Lock()
-        self._synced = -1  # the head the rows were last brought up to
+        self._synced = -1  # the log position the rows are known to hold everything of
         self._by_seq: dict[int, list[Row]] = {}
         self._rows: list[Row] = []  # in valid-time order (occurred, seq)
         self._occurred: list[str] = []
@@ -93,7 +93,7 @@ class StructureMirror:
     ) -> dict[str, list[Entry]]:
         """The entries of each list of the structure, counting rows that hold at (``at``, ``known``) and
         occurred on or before ``until``; only the lists named by ``kinds`` are filled."""
-        rows, occurred = self._fresh(conn)
+        rows, occurred = self._fresh(conn, at)
         groups: dict[tuple[str, str | int], list[Row]] = {}
         for row in rows[: bisect.bisect_right(occurred, until)]:
             if (
@@ -122,24 +122,24 @@ class StructureMirror:
             self._entries[key] = found
         return found
 
-    def _fresh(self, conn: sa.Connection) -> tuple[list[Row], list[str]]:
-        """The rows, brought up to the log's head, read now: at least the head the caller clamped to."""
-        head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
+    def _fresh(self, conn: sa.Connection, at: int) -> tuple[list[Row], list[str]]:
+        """The rows, holding at least every row of log position ``at``, which the caller has read as (or
+        below) the head before: rows read now hold everything up to that head."""
         with self._lock:
-            if head != self._synced:
-                self._sync(conn, head)
+            if at > self._synced:
+                self._sync(conn, at)
             return self._rows, self._occurred
 
-    def _sync(self, conn: sa.Connection, head: int) -> None:
+    def _sync(self, conn: sa.Connection, at: int) -> None:
         structural = proj_versions.c.type.in_(STRUCTURAL_TYPES)
-        if head < self._synced or self._synced < 0:  # first look (or a log replaced under us): read all
+        if self._synced < 0:  # the first look: read them all
             self._by_seq = {}
             changed = None
         else:
             fresh = proj_versions.c.pos_from > self._synced
             changed = set(conn.scalars(sa.select(proj_versions.c.seq).where(structural, fresh)))
             if not changed:
-                self._synced = head
+                self._synced = at
                 return
         query = sa.select(*_COLUMNS).join(events, events.c.position == proj_versions.c.seq).where(structural)
         if changed is not None:
@@ -165,4 +165,4 @@ class StructureMirror:
             (r for seq_rows in self._by_seq.values() for r in seq_rows), key=lambda r: (r.occurred, r.seq)
         )
         self._rows, self._occurred = rows, [r.occurred for r in rows]
-        self._synced = head
+        self._synced = at
