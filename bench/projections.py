@@ -184,9 +184,11 @@ def service_env(url: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(url: str, workdir: Path, timeout: float = 60) -> Iterator[str]:
+def running_server(url: str, workdir: Path, cache_entries: int | None, timeout: float = 60) -> Iterator[str]:
     """Start ``python -m service serve`` (as the tests do); yield its base URL once ``/health`` answers."""
     env = {"TIMELINE_DATABASE_URL": url, "TIMELINE_WRITE_TOKENS": TOKEN, "TIMELINE_PORT": str(free_port())}
+    if cache_entries is not None:
+        env["TIMELINE_CACHE_ENTRIES"] = str(cache_entries)
     with serving(env, workdir, timeout) as (base, _):
         yield base
 
@@ -318,7 +320,7 @@ def run_one(backend: str, size: int, args: argparse.Namespace, workdir: Path) ->
         )
         if backend == "postgresql" and args.analyze:
             analyze(url)
-        with running_server(url, workdir) as base:
+        with running_server(url, workdir, args.cache_entries) as base:
             result["latency"] = measure(base, args.requests, args.warmup, args.seed)
         for name, figures in result["latency"].items():
             print(
@@ -349,6 +351,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, commits: tup
         f"{args.requests} requests per endpoint after {args.warmup} warm-up rounds, one keep-alive client, "
         f"random as_of over {day(0)}..{day(DAYS - 1)}; seed {args.seed}"
     )
+    if args.cache_entries is not None:
+        print(f"server caches: TIMELINE_CACHE_ENTRIES={args.cache_entries}")
     if any(r["backend"] == "postgresql" for r in results):
         print(f"PostgreSQL: {'VACUUM (ANALYZE)' if args.analyze else 'no VACUUM or ANALYZE'} after the load")
     print()
@@ -427,6 +431,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--postgres-url", default=default_postgres_url(), help="where to create databases")
     parser.add_argument("--no-rebuild", dest="rebuild", action="store_false", help="skip the rebuild")
+    parser.add_argument(
+        "--cache-entries",
+        type=int,
+        help="the server's TIMELINE_CACHE_ENTRIES (default: the service's own); 0 measures every answer "
+        "decoded afresh, which shows how the work of one answer grows with the log, apart from how often "
+        "random dates find it already decoded",
+    )
     parser.add_argument(
         "--no-analyze",
         dest="analyze",

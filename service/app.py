@@ -49,8 +49,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = database or connect(settings.database_url)
     check_schema(database)
     store = EventStore(database)
-    forms = FormCache()
-    projections = Projections(database, forms)
+    forms = FormCache(settings.cache_entries)
+    projections = Projections(database, forms, settings.cache_entries)
     timeline = Timeline(database, forms)
     live_log = LiveLog(store, database)
 

@@ -26,6 +26,7 @@ from events.folds import (
 )
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION, Effective
 from events.vocabulary import AnyEvent, Event
+from service.caches import Kept
 from service.database import Database
 from service.structure import ENTRY_LISTS, StructureMirror
 from service.tables import definitions, events, proj_cells, proj_positions, proj_versions
@@ -71,6 +72,9 @@ def _chunks(seqs: set[int], size: int = 5000) -> list[list[int]]:
     return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
 
+DEFAULT_CAPACITY = 100_000  # entries of each kind a process keeps
+
+
 class FormCache:
     """Decoded event forms, shared by all requests of a process.
 
@@ -80,9 +84,8 @@ class FormCache:
     of a state answer; with this cache an answer decodes only what it has not seen before.
     """
 
-    def __init__(self, capacity: int = 200_000) -> None:
-        self.capacity = capacity
-        self._forms: dict[tuple[int, int, str], Effective] = {}
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self._forms: Kept[tuple[int, int, str], Effective] = Kept(capacity)
 
     @staticmethod
     def key(row: sa.Row) -> tuple[int, int, str]:
@@ -138,10 +141,7 @@ class FormCache:
         ]
 
     def _keep(self, key: tuple[int, int, str], form: Effective) -> Effective:
-        if len(self._forms) >= self.capacity:
-            self._forms = {}
-        self._forms[key] = form
-        return form
+        return self._forms.keep(key, form)
 
 
 class Axes(NamedTuple):
@@ -225,12 +225,13 @@ def clamp(conn: sa.Connection, axes: Axes) -> tuple[Axes, int]:
 
 
 class Projections:
-    def __init__(self, database: Database, forms: FormCache | None = None, capacity: int = 100_000) -> None:
+    def __init__(
+        self, database: Database, forms: FormCache | None = None, capacity: int = DEFAULT_CAPACITY
+    ) -> None:
         self.db = database
         self.forms = forms or FormCache()
-        self.structure = StructureMirror(self.forms)
-        self._encoded: dict[tuple[int, int, str, int], msgspec.Raw] = {}  # positions as JSON
-        self._capacity = capacity
+        self.structure = StructureMirror(self.forms, capacity)
+        self._encoded: Kept[tuple[int, int, str, int], msgspec.Raw] = Kept(capacity)  # positions as JSON
 
     def read(self, axes: Axes, answer):
         """Run ``answer(conn, axes)`` with ``at`` clamped to the head; returns (result, position, head)."""
@@ -350,10 +351,9 @@ class Projections:
         found = {key: encoded for key in keys if (encoded := self._encoded.get(key)) is not None}
         missing = [row for row, key in zip(rows, keys, strict=True) if key not in found]
         for row, form in zip(missing, self.forms.of_rows(conn, missing), strict=True):
-            if len(self._encoded) >= self._capacity:
-                self._encoded = {}
             key = (row.seq, row.pos_from, row.known_from, row.idx)
-            found[key] = self._encoded[key] = msgspec.Raw(encode(stand(form, form.event.positions[row.idx])))
+            encoded = msgspec.Raw(encode(stand(form, form.event.positions[row.idx])))
+            found[key] = self._encoded.keep(key, encoded)
         return [found[key] for key in keys]
 
     def _structure(self, conn: sa.Connection, axes: Axes, kinds: Sequence[str] = ENTRY_LISTS):

@@ -15,6 +15,7 @@ ENVIRONMENT = {
     "TIMELINE_WRITE_TOKENS": "comma-separated bearer tokens allowed to append",
     "TIMELINE_TOKEN_FILE": "where `serve` keeps a generated token when no token is configured",
     "TIMELINE_WORKERS": "number of server processes",
+    "TIMELINE_CACHE_ENTRIES": "decoded events and encoded answer parts kept per process (0: none)",
 }
 
 DEFAULT_DATABASE_URL = "sqlite:///data/timeline.db"
@@ -27,6 +28,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     write_tokens: tuple[str, ...] = ()
     token_file: Path = Path("data/write-token")
     workers: int = 1
+    cache_entries: int = 100_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -39,4 +41,5 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             write_tokens=tokens,
             token_file=Path(env.get("TIMELINE_TOKEN_FILE") or "data/write-token"),
             workers=int(env.get("TIMELINE_WORKERS") or 1),
+            cache_entries=int(env.get("TIMELINE_CACHE_ENTRIES") or 100_000),
         )

@@ -34,11 +34,11 @@ from events.folds import (
     fold_structure,
 )
 from events.timeaxes import Effective
+from service.caches import Kept
 from service.tables import events, proj_versions
 
 ENTRY_LISTS = ("parties", "issues", "proposals", "agreements", "meetings")
 SORTED_BY_KEY = ("parties", "issues", "proposals", "agreements")  # meetings keep valid-time order
-FORM_KEY = tuple[int, int, str]  # (seq, pos_from, known_from): a form never changes (see FormCache)
 
 _COLUMNS = (
     proj_versions.c.seq,
@@ -77,16 +77,18 @@ class Entry(NamedTuple):
     json: msgspec.Raw
 
 
+_MISSING = object()  # not kept yet (None is kept too: an entry whose events fold to nothing)
+
+
 class StructureMirror:
-    def __init__(self, forms, capacity: int = 100_000) -> None:
+    def __init__(self, forms, capacity: int) -> None:
         self._forms = forms  # a FormCache: decodes each form once, shared with the other answers
         self._lock = threading.Lock()
         self._synced = -1  # the log position the rows are known to hold everything of
         self._by_seq: dict[int, list[Row]] = {}
         self._rows: list[Row] = []  # in valid-time order (occurred, seq)
         self._occurred: list[str] = []
-        self._entries: dict[tuple, Entry | None] = {}
-        self._capacity = capacity
+        self._entries: Kept[tuple, Entry | None] = Kept(capacity)
 
     def entries(
         self, conn: sa.Connection, at: int, known: str, until: str, kinds: Collection[str] = ENTRY_LISTS
@@ -113,14 +115,11 @@ class StructureMirror:
 
     def _entry(self, entry: tuple[str, str | int], members: list[Row]) -> Entry | None:
         key = (entry, tuple((r.seq, r.pos_from, r.known_from) for r in members))
-        found = self._entries.get(key, self)
-        if found is self:
-            folded = getattr(fold_structure(r.form for r in members), entry[0])
-            found = Entry(folded[0], msgspec.Raw(encode(folded[0]))) if folded else None
-            if len(self._entries) >= self._capacity:
-                self._entries = {}
-            self._entries[key] = found
-        return found
+        found = self._entries.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        folded = getattr(fold_structure(r.form for r in members), entry[0])
+        return self._entries.keep(key, Entry(folded[0], msgspec.Raw(encode(folded[0]))) if folded else None)
 
     def _fresh(self, conn: sa.Connection, at: int) -> tuple[list[Row], list[str]]:
         """The rows, holding at least every row of log position ``at``, which the caller has read as (or
