@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from events.codec import decode_stored, decoder, encode
 from events.folds import (
@@ -56,14 +57,27 @@ FORM_COLUMNS = (
 )
 
 
-_STORED = sa.select(events.c.position, events.c.data, events.c.type, events.c.schema_version).where(
-    events.c.position.in_(sa.bindparam("seqs", expanding=True))
-)
-_VERSIONS = (
-    sa.select(*FORM_COLUMNS)
+def _among(column: sa.Column, is_sqlite: bool) -> sa.ColumnElement[bool]:
+    """``column`` is one of the list bound as ``seqs``. PostgreSQL gets it as one array, so the statement
+    is the same text whatever the list's length, and is parsed and planned once per connection."""
+    if is_sqlite:
+        return column.in_(sa.bindparam("seqs", expanding=True))
+    return column == sa.any_(sa.bindparam("seqs", type_=postgresql.ARRAY(sa.BigInteger)))
+
+
+# Stored events, and version rows with their events, by position; for SQLite (True) and PostgreSQL.
+_STORED = {
+    is_sqlite: sa.select(events.c.position, events.c.data, events.c.type, events.c.schema_version).where(
+        _among(events.c.position, is_sqlite)
+    )
+    for is_sqlite in (True, False)
+}
+_VERSIONS = {
+    is_sqlite: sa.select(*FORM_COLUMNS)
     .join(events, events.c.position == proj_versions.c.seq)
-    .where(proj_versions.c.seq.in_(sa.bindparam("seqs", expanding=True)))
-)
+    .where(_among(proj_versions.c.seq, is_sqlite))
+    for is_sqlite in (True, False)
+}
 
 
 def _chunks(seqs: set[int], size: int = 5000) -> list[list[int]]:
@@ -126,7 +140,9 @@ class FormCache:
         return {
             position: decode_stored(data, type_name, schema_version)
             for chunk in _chunks(seqs)
-            for position, data, type_name, schema_version in conn.execute(_STORED, {"seqs": chunk})
+            for position, data, type_name, schema_version in conn.execute(
+                _STORED[conn.dialect.name == "sqlite"], {"seqs": chunk}
+            )
         }
 
     @staticmethod
@@ -136,7 +152,7 @@ class FormCache:
         return [
             row
             for chunk in _chunks({seq for seq, _ in keys})
-            for row in conn.execute(_VERSIONS, {"seqs": chunk})
+            for row in conn.execute(_VERSIONS[conn.dialect.name == "sqlite"], {"seqs": chunk})
             if (row.seq, row.vn) in keys
         ]
 

@@ -377,7 +377,10 @@ class EventStore:
     def verify(self) -> tuple[int, int | None]:
         """Recompute the hash chain; returns (events checked, first position that fails or None)."""
         previous, checked = "", 0
-        with self.db.reader.connect() as conn:
+        # The log is read in chunks through a server-side cursor, which on PostgreSQL needs a transaction:
+        # its readers run without one, so this read goes through the writer's engine (it takes no lock).
+        engine = self.db.reader if self.db.is_sqlite else self.db.writer
+        with engine.connect() as conn:
             rows = conn.execution_options(yield_per=5000).execute(
                 sa.select(
                     events.c.position,
