@@ -372,7 +372,7 @@ class Projections:
             found[key] = self._encoded.keep(key, encoded)
         return [found[key] for key in keys]
 
-    def _structure(self, conn: sa.Connection, axes: Axes, kinds: Sequence[str] = ENTRY_LISTS):
+    def _structure(self, conn: sa.Connection, axes: Axes, kinds: tuple[str, ...] = ENTRY_LISTS):
         known = axes.known_at.isoformat()
         return self.structure.entries(conn, axes.at, known, _valid_until(axes), kinds)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Collection
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import msgspec
@@ -33,10 +33,11 @@ from events.folds import (
     entry_of,
     fold_structure,
 )
-from events.timeaxes import Effective
+from events.timeaxes import FOREVER_DATE, FOREVER_POSITION, Effective
 from service.caches import Kept
 from service.tables import events, proj_versions
 
+FOREVER_ISO = FOREVER_DATE.isoformat()
 ENTRY_LISTS = ("parties", "issues", "proposals", "agreements", "meetings")
 SORTED_BY_KEY = ("parties", "issues", "proposals", "agreements")  # meetings keep valid-time order
 
@@ -77,6 +78,33 @@ class Entry(NamedTuple):
     json: msgspec.Raw
 
 
+class Held(NamedTuple):
+    """The rows as last read, in valid-time order (occurred, seq), and what answers need of them."""
+
+    rows: list[Row]
+    occurred: list[str]
+    open_rows: list[Row]  # those whose rectangle is open on both axes (the form that holds from then on)
+    open_occurred: list[str]
+    settled_at: int  # the greatest edge of any rectangle on the position axis,
+    settled_known: str  # and on the knowledge axis
+    prefixes: dict[tuple[int, tuple[str, ...]], dict[str, list[Entry]]]  # answers past every edge
+
+    @classmethod
+    def of(cls, rows: list[Row]) -> Held:
+        open_rows = [r for r in rows if r.pos_to == FOREVER_POSITION and r.known_to == FOREVER_ISO]
+        edges_at = [r.pos_from for r in rows] + [r.pos_to for r in rows if r.pos_to != FOREVER_POSITION]
+        edges_known = [r.known_from for r in rows] + [r.known_to for r in rows if r.known_to != FOREVER_ISO]
+        return cls(
+            rows,
+            [r.occurred for r in rows],
+            open_rows,
+            [r.occurred for r in open_rows],
+            max(edges_at, default=0),
+            max(edges_known, default=""),
+            {},
+        )
+
+
 _MISSING = object()  # not kept yet (None is kept too: an entry whose events fold to nothing)
 
 
@@ -86,23 +114,31 @@ class StructureMirror:
         self._lock = threading.Lock()
         self._synced = -1  # the log position the rows are known to hold everything of
         self._by_seq: dict[int, list[Row]] = {}
-        self._rows: list[Row] = []  # in valid-time order (occurred, seq)
-        self._occurred: list[str] = []
+        self._held = Held.of([])
         self._entries: Kept[tuple, Entry | None] = Kept(capacity)
 
     def entries(
-        self, conn: sa.Connection, at: int, known: str, until: str, kinds: Collection[str] = ENTRY_LISTS
+        self, conn: sa.Connection, at: int, known: str, until: str, kinds: tuple[str, ...] = ENTRY_LISTS
     ) -> dict[str, list[Entry]]:
         """The entries of each list of the structure, counting rows that hold at (``at``, ``known``) and
         occurred on or before ``until``; only the lists named by ``kinds`` are filled."""
-        rows, occurred = self._fresh(conn, at)
+        held = self._fresh(conn, at)
+        if at >= held.settled_at and known >= held.settled_known:
+            # Past every edge of every rectangle, the rows that count are the open ones that occurred by
+            # ``until``: a prefix of them, so the answer is one per prefix, and is kept.
+            prefix = (bisect.bisect_right(held.open_occurred, until), kinds)
+            found = held.prefixes.get(prefix)
+            if found is None:
+                found = held.prefixes[prefix] = self._assemble(held.open_rows[: prefix[0]], kinds)
+            return found
+        rows = held.rows[: bisect.bisect_right(held.occurred, until)]
+        counted = (r for r in rows if r.pos_from <= at < r.pos_to and r.known_from <= known < r.known_to)
+        return self._assemble(counted, kinds)
+
+    def _assemble(self, counted: Iterable[Row], kinds: tuple[str, ...]) -> dict[str, list[Entry]]:
         groups: dict[tuple[str, str | int], list[Row]] = {}
-        for row in rows[: bisect.bisect_right(occurred, until)]:
-            if (
-                row.pos_from <= at < row.pos_to
-                and row.known_from <= known < row.known_to
-                and row.entry[0] in kinds
-            ):
+        for row in counted:
+            if row.entry[0] in kinds:
                 groups.setdefault(row.entry, []).append(row)
         lists: dict[str, list[tuple[str | int, Entry]]] = {kind: [] for kind in ENTRY_LISTS}
         for entry, members in groups.items():
@@ -121,13 +157,13 @@ class StructureMirror:
         folded = getattr(fold_structure(r.form for r in members), entry[0])
         return self._entries.keep(key, Entry(folded[0], msgspec.Raw(encode(folded[0]))) if folded else None)
 
-    def _fresh(self, conn: sa.Connection, at: int) -> tuple[list[Row], list[str]]:
+    def _fresh(self, conn: sa.Connection, at: int) -> Held:
         """The rows, holding at least every row of log position ``at``, which the caller has read as (or
         below) the head before: rows read now hold everything up to that head."""
         with self._lock:
             if at > self._synced:
                 self._sync(conn, at)
-            return self._rows, self._occurred
+            return self._held
 
     def _sync(self, conn: sa.Connection, at: int) -> None:
         structural = proj_versions.c.type.in_(STRUCTURAL_TYPES)
@@ -163,5 +199,5 @@ class StructureMirror:
         rows = sorted(
             (r for seq_rows in self._by_seq.values() for r in seq_rows), key=lambda r: (r.occurred, r.seq)
         )
-        self._rows, self._occurred = rows, [r.occurred for r in rows]
+        self._held = Held.of(rows)
         self._synced = at
