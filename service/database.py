@@ -53,7 +53,13 @@ class Database:
             self.reader.dispose()
 
 
-def _sqlite_engine(url: sa.URL, begin: str) -> sa.Engine:
+# Readers map the file into memory: the latest position of every cell and the events behind it are read
+# from all over a large file, and mapped pages are read without a system call and a copy each (about 7%
+# off /state with a million events, measured alternating with unmapped readers on the same database).
+READER_MMAP_BYTES = 2**31 - 2**16  # the most a default SQLite build maps
+
+
+def _sqlite_engine(url: sa.URL, begin: str, mmap_bytes: int = 0) -> sa.Engine:
     # Python's sqlite3 module would otherwise open transactions itself, lazily and in DEFERRED mode; a
     # deferred writer that later needs the write lock can fail with "database is locked" at once instead
     # of waiting. So the driver's own transaction handling is switched off and every transaction is begun
@@ -67,6 +73,7 @@ def _sqlite_engine(url: sa.URL, begin: str) -> sa.Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA mmap_size={mmap_bytes}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -83,7 +90,10 @@ def connect(url: str) -> Database:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         return Database(
-            parsed, label, _sqlite_engine(parsed, "BEGIN IMMEDIATE"), _sqlite_engine(parsed, "BEGIN")
+            parsed,
+            label,
+            _sqlite_engine(parsed, "BEGIN IMMEDIATE"),
+            _sqlite_engine(parsed, "BEGIN", READER_MMAP_BYTES),
         )
     engine = sa.create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
     # Readers run each statement on its own, without BEGIN and ROLLBACK around them: two round trips fewer
