@@ -184,7 +184,9 @@ def service_env(url: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(url: str, workdir: Path, cache_entries: int | None, timeout: float = 60) -> Iterator[str]:
+def running_server(
+    url: str, workdir: Path, cache_entries: int | None = None, timeout: float = 60
+) -> Iterator[str]:
     """Start ``python -m service serve`` (as the tests do); yield its base URL once ``/health`` answers."""
     env = {"TIMELINE_DATABASE_URL": url, "TIMELINE_WRITE_TOKENS": TOKEN, "TIMELINE_PORT": str(free_port())}
     if cache_entries is not None:
