@@ -23,9 +23,10 @@ from service.api.reads import LogController
 from service.api.state import StateController
 from service.api.timeline import TimelineController, timeline_query
 from service.database import Database, check_schema, connect
+from service.forms import FormCache
 from service.live import LiveLog
 from service.openapi import EdtfDateSchema
-from service.projections import FormCache, Projections
+from service.projections import Projections
 from service.settings import Settings
 from service.store import EventStore
 from service.timeline import Timeline

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
-from events.codec import decode_stored, decoder, encode
+from events.codec import decoder, encode
 from events.folds import (
     Change,
     IssueInfo,
@@ -25,139 +23,17 @@ from events.folds import (
     State,
     stand,
 )
-from events.timeaxes import FOREVER_DATE, FOREVER_POSITION, Effective
-from events.vocabulary import AnyEvent, Event
+from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.caches import Kept
 from service.database import Database
+from service.forms import DEFAULT_CAPACITY, FormCache
 from service.structure import ENTRY_LISTS, StructureMirror
-from service.tables import definitions, events, proj_cells, proj_positions, proj_versions
+from service.tables import definitions, events, proj_cells, proj_positions
 
-_corrected = decoder(AnyEvent)
 _state = decoder(State)
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
 # the day before it, which every open rectangle contains and every closed one excludes.
 _LAST_QUERYABLE_DAY = FOREVER_DATE - dt.timedelta(days=1)
-
-
-# What identifies an event form, and what it takes to decode one: its version row and the stored event.
-KEY_COLUMNS = (
-    proj_versions.c.seq,
-    proj_versions.c.vn,
-    proj_versions.c.pos_from,
-    proj_versions.c.known_from,
-    proj_versions.c.retracted,
-    proj_versions.c.corrected,
-)
-FORM_COLUMNS = (
-    *KEY_COLUMNS,
-    proj_versions.c.data.label("corrected_data"),
-    events.c.data,
-    events.c.type,
-    events.c.schema_version,
-)
-
-
-def _among(column: sa.Column, is_sqlite: bool) -> sa.ColumnElement[bool]:
-    """``column`` is one of the list bound as ``seqs``. PostgreSQL gets it as one array, so the statement
-    is the same text whatever the list's length, and is parsed and planned once per connection."""
-    if is_sqlite:
-        return column.in_(sa.bindparam("seqs", expanding=True))
-    return column == sa.any_(sa.bindparam("seqs", type_=postgresql.ARRAY(sa.BigInteger)))
-
-
-# Stored events, and version rows with their events, by position; for SQLite (True) and PostgreSQL.
-_STORED = {
-    is_sqlite: sa.select(events.c.position, events.c.data, events.c.type, events.c.schema_version).where(
-        _among(events.c.position, is_sqlite)
-    )
-    for is_sqlite in (True, False)
-}
-_VERSIONS = {
-    is_sqlite: sa.select(*FORM_COLUMNS)
-    .join(events, events.c.position == proj_versions.c.seq)
-    .where(_among(proj_versions.c.seq, is_sqlite))
-    for is_sqlite in (True, False)
-}
-
-
-def _chunks(seqs: set[int], size: int = 5000) -> list[list[int]]:
-    """Positions in sorted chunks small enough for one ``IN`` list on every database."""
-    ordered = sorted(seqs)
-    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
-
-
-DEFAULT_CAPACITY = 100_000  # entries of each kind a process keeps
-
-
-class FormCache:
-    """Decoded event forms, shared by all requests of a process.
-
-    A version row's form is the event as resolved at the row's lower corner (seq, pos_from, known_from),
-    which depends only on log entries at or before ``pos_from``: the log is append-only, so a form under
-    that key never changes, even when later fixes split or replace the row. Decoding is most of the cost
-    of a state answer; with this cache an answer decodes only what it has not seen before.
-    """
-
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        self._forms: Kept[tuple[int, int, str], Effective] = Kept(capacity)
-
-    @staticmethod
-    def key(row: sa.Row) -> tuple[int, int, str]:
-        return (row.seq, row.pos_from, row.known_from)
-
-    def of_row(self, row: sa.Row) -> Effective:
-        """The form of a row that carries the stored event (``FORM_COLUMNS``)."""
-        key = self.key(row)
-        form = self._forms.get(key)
-        if form is None:
-            form = self._keep(key, effective_of(row))
-        return form
-
-    def of_rows(self, conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Effective]:
-        """The forms that position rows name (by ``seq``, ``vn``, ``pos_from``, ``known_from`` and
-        ``corrected``); fetches and decodes the missing ones. An uncorrected form is the stored event
-        itself, so the log alone is read for it."""
-        keys = [(row.seq, row.pos_from, row.known_from) for row in rows]
-        found, missing = {}, []
-        for row, key in zip(rows, keys, strict=True):
-            form = self._forms.get(key)
-            if form is None:
-                missing.append((row, key))
-            else:
-                found[key] = form
-        if missing:
-            stored = self._stored(conn, {row.seq for row, _ in missing if not row.corrected})
-            for row, key in missing:
-                if not row.corrected:
-                    found[key] = self._keep(key, Effective(row.seq, stored[row.seq], False, False))
-            for row in self._fetch(conn, {(row.seq, row.vn) for row, _ in missing if row.corrected}):
-                found[self.key(row)] = self._keep(self.key(row), effective_of(row))
-        return [found[key] for key in keys]
-
-    @staticmethod
-    def _stored(conn: sa.Connection, seqs: set[int]) -> dict[int, Event]:
-        """Stored events by position."""
-        return {
-            position: decode_stored(data, type_name, schema_version)
-            for chunk in _chunks(seqs)
-            for position, data, type_name, schema_version in conn.execute(
-                _STORED[conn.dialect.name == "sqlite"], {"seqs": chunk}
-            )
-        }
-
-    @staticmethod
-    def _fetch(conn: sa.Connection, keys: set[tuple[int, int]]) -> list[sa.Row]:
-        """Version rows with their events by (seq, vn), looked up by ``seq`` alone, which the primary key
-        serves (a row-value ``IN`` would make SQLite scan the whole table)."""
-        return [
-            row
-            for chunk in _chunks({seq for seq, _ in keys})
-            for row in conn.execute(_VERSIONS[conn.dialect.name == "sqlite"], {"seqs": chunk})
-            if (row.seq, row.vn) in keys
-        ]
-
-    def _keep(self, key: tuple[int, int, str], form: Effective) -> Effective:
-        return self._forms.keep(key, form)
 
 
 class Axes(NamedTuple):
@@ -375,12 +251,3 @@ class Projections:
     def _structure(self, conn: sa.Connection, axes: Axes, kinds: tuple[str, ...] = ENTRY_LISTS):
         known = axes.known_at.isoformat()
         return self.structure.entries(conn, axes.at, known, _valid_until(axes), kinds)
-
-
-def effective_of(row: sa.Row) -> Effective:
-    event: Event = (
-        _corrected.decode(row.corrected_data)
-        if row.corrected_data is not None
-        else decode_stored(row.data, row.type, row.schema_version)
-    )
-    return Effective(row.seq, event, row.retracted, row.corrected)

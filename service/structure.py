@@ -33,29 +33,16 @@ from events.folds import (
     entry_of,
     fold_structure,
 )
-from events.timeaxes import FOREVER_DATE, FOREVER_POSITION, Effective
+from events.timeaxes import FOREVER_POSITION, Effective
 from service.caches import Kept
+from service.forms import FORM_COLUMNS, FormCache
+from service.projector import FOREVER_ISO
 from service.tables import events, proj_versions
 
-FOREVER_ISO = FOREVER_DATE.isoformat()
 ENTRY_LISTS = ("parties", "issues", "proposals", "agreements", "meetings")
 SORTED_BY_KEY = ("parties", "issues", "proposals", "agreements")  # meetings keep valid-time order
 
-_COLUMNS = (
-    proj_versions.c.seq,
-    proj_versions.c.vn,
-    proj_versions.c.occurred,
-    proj_versions.c.pos_from,
-    proj_versions.c.pos_to,
-    proj_versions.c.known_from,
-    proj_versions.c.known_to,
-    proj_versions.c.retracted,
-    proj_versions.c.corrected,
-    proj_versions.c.data.label("corrected_data"),
-    events.c.data,
-    events.c.type,
-    events.c.schema_version,
-)
+_COLUMNS = (*FORM_COLUMNS, proj_versions.c.occurred, proj_versions.c.pos_to, proj_versions.c.known_to)
 
 
 class Row(NamedTuple):
@@ -109,8 +96,8 @@ _MISSING = object()  # not kept yet (None is kept too: an entry whose events fol
 
 
 class StructureMirror:
-    def __init__(self, forms, capacity: int) -> None:
-        self._forms = forms  # a FormCache: decodes each form once, shared with the other answers
+    def __init__(self, forms: FormCache, capacity: int) -> None:
+        self._forms = forms  # decodes each form once, shared with the other answers
         self._lock = threading.Lock()
         self._synced = -1  # the log position the rows are known to hold everything of
         self._by_seq: dict[int, list[Row]] = {}

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from events.timeaxes import Effective
 from events.vocabulary import Event
 from service.database import Database
-from service.projections import FORM_COLUMNS, Axes, FormCache, clamp, rect
+from service.forms import FORM_COLUMNS, FormCache
+from service.projections import Axes, clamp, rect
 from service.tables import event_terms, events, proj_versions
 
 Order = Literal["asc", "desc"]

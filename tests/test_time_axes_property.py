@@ -21,7 +21,8 @@ from events.folds import fold, position_changes
 from events.timeaxes import Logged, counting
 from service.database import Database
 from service.errors import AppendRefused
-from service.projections import Axes, FormCache, Projections
+from service.forms import FormCache
+from service.projections import Axes, Projections
 from service.store import EventStore
 from service.tables import PROJECTION_TABLES, metadata
 from tests.factories import body, event, issue, party
