@@ -70,11 +70,15 @@ def test_upgrading_a_log_projects_it_as_appending_did(database: Database) -> Non
         assert projection_rows(database) == appended, revision
 
 
-def test_the_latest_position_index_covers_its_lookup_on_postgresql(database: Database) -> None:
-    if not database.is_sqlite:
+@pytest.mark.postgres
+def test_the_latest_position_index_covers_its_lookup_on_postgresql(postgres_url: str) -> None:
+    database = connect(postgres_url)
+    try:
         with database.reader.connect() as conn:
             definition = conn.scalar(
                 sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
                 {"name": "ix_proj_positions_party_issue_occurred_seq_idx"},
             )
-        assert "INCLUDE (pos_from, pos_to, known_from, known_to, vn, corrected)" in definition
+    finally:
+        database.dispose()
+    assert "INCLUDE (pos_from, pos_to, known_from, known_to, vn, corrected)" in definition
