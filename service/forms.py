@@ -17,16 +17,13 @@ _corrected = decoder(AnyEvent)
 
 
 # What identifies an event form, and what it takes to decode one: its version row and the stored event.
-KEY_COLUMNS = (
+FORM_COLUMNS = (
     proj_versions.c.seq,
     proj_versions.c.vn,
     proj_versions.c.pos_from,
     proj_versions.c.known_from,
     proj_versions.c.retracted,
     proj_versions.c.corrected,
-)
-FORM_COLUMNS = (
-    *KEY_COLUMNS,
     proj_versions.c.data.label("corrected_data"),
     events.c.data,
     events.c.type,
@@ -87,7 +84,7 @@ class FormCache:
         key = self.key(row)
         form = self._forms.get(key)
         if form is None:
-            form = self._keep(key, effective_of(row))
+            form = self._forms.keep(key, effective_of(row))
         return form
 
     def of_rows(self, conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Effective]:
@@ -106,9 +103,9 @@ class FormCache:
             stored = self._stored(conn, {row.seq for row, _ in missing if not row.corrected})
             for row, key in missing:
                 if not row.corrected:
-                    found[key] = self._keep(key, Effective(row.seq, stored[row.seq], False, False))
+                    found[key] = self._forms.keep(key, Effective(row.seq, stored[row.seq], False, False))
             for row in self._fetch(conn, {(row.seq, row.vn) for row, _ in missing if row.corrected}):
-                found[self.key(row)] = self._keep(self.key(row), effective_of(row))
+                found[self.key(row)] = self._forms.keep(self.key(row), effective_of(row))
         return [found[key] for key in keys]
 
     @staticmethod
@@ -132,9 +129,6 @@ class FormCache:
             for row in conn.execute(_VERSIONS[conn.dialect.name == "sqlite"], {"seqs": chunk})
             if (row.seq, row.vn) in keys
         ]
-
-    def _keep(self, key: tuple[int, int, str], form: Effective) -> Effective:
-        return self._forms.keep(key, form)
 
 
 def effective_of(row: sa.Row) -> Effective:
