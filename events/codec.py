@@ -23,8 +23,9 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 @functools.lru_cache(maxsize=65_536)
-def _date(text: str) -> EdtfDate:
-    """Dates repeat across events; an EdtfDate is never changed once made, so one object can serve all."""
+def parse_date(text: str) -> EdtfDate:
+    """An EdtfDate, made once per text: dates repeat across events, and an EdtfDate is never changed once
+    made, so one object can serve all."""
     return EdtfDate(text)
 
 
@@ -32,7 +33,7 @@ def dec_hook(tp: type, obj: Any) -> Any:
     if tp is EdtfDate:
         if not isinstance(obj, str):
             raise TypeError(f"expected a date string, got {type(obj).__name__}")
-        return _date(obj)
+        return parse_date(obj)
     raise NotImplementedError(f"cannot decode {tp!r}")
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import msgspec
 import sqlalchemy as sa
 
-from events.codec import decoder, encode
+from events.codec import current_version, decoder, encode
 from events.folds import (
     Change,
     IssueInfo,
@@ -23,10 +23,11 @@ from events.folds import (
     State,
     stand,
 )
+from events.stand_json import stand_json
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.caches import Kept
 from service.database import Database
-from service.forms import DEFAULT_CAPACITY, FormCache
+from service.forms import DEFAULT_CAPACITY, FormCache, stored_rows
 from service.structure import ENTRY_LISTS, StructureMirror
 from service.tables import definitions, events, proj_cells, proj_positions
 
@@ -239,14 +240,39 @@ class Projections:
         """Every cell's latest position as JSON. A position row (a form and a place in its list of
         positions) always reads the same, so its JSON is kept."""
         rows = self._latest(conn, axes)
-        keys = [(row.seq, row.pos_from, row.known_from, row.idx) for row in rows]
-        found = {key: encoded for key in keys if (encoded := self._encoded.get(key)) is not None}
-        missing = [row for row, key in zip(rows, keys, strict=True) if key not in found]
-        for row, form in zip(missing, self.forms.of_rows(conn, missing), strict=True):
-            key = (row.seq, row.pos_from, row.known_from, row.idx)
-            encoded = msgspec.Raw(encode(stand(form, form.event.positions[row.idx])))
-            found[key] = self._encoded.keep(key, encoded)
+        keys = [(seq, pos_from, known_from, idx) for seq, _, pos_from, known_from, _, idx in rows]
+        found, missing = {}, []
+        for row, key in zip(rows, keys, strict=True):
+            encoded = self._encoded.get(key)
+            if encoded is None:
+                missing.append((row, key))
+            else:
+                found[key] = encoded
+        if missing:
+            rendered = self._render(conn, [row for row, _ in missing])
+            for (_, key), encoded in zip(missing, rendered, strict=True):
+                found[key] = self._encoded.keep(key, msgspec.Raw(encoded))
         return [found[key] for key in keys]
+
+    def _render(self, conn: sa.Connection, rows: list[sa.Row]) -> list[bytes]:
+        """The JSON of the stands at position rows. An uncorrected form stored by the current schema is
+        its stored event, and is read from the stored JSON without decoding the whole event; the others
+        (corrected, or stored by an older schema) are decoded as forms."""
+        stored = stored_rows(conn, {row.seq for row in rows if not row.corrected})
+        lean = [
+            not row.corrected and stored[row.seq].schema_version == current_version(stored[row.seq].type)
+            for row in rows
+        ]
+        decoded = [row for row, is_lean in zip(rows, lean, strict=True) if not is_lean]
+        forms = iter(self.forms.of_rows(conn, decoded))
+        rendered = []
+        for row, is_lean in zip(rows, lean, strict=True):
+            if is_lean:
+                rendered.append(stand_json(stored[row.seq].data, row.seq, row.idx))
+            else:
+                form = next(forms)
+                rendered.append(encode(stand(form, form.event.positions[row.idx])))
+        return rendered
 
     def _structure(self, conn: sa.Connection, axes: Axes, kinds: tuple[str, ...] = ENTRY_LISTS):
         known = axes.known_at.isoformat()

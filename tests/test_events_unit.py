@@ -10,8 +10,12 @@ import pytest
 
 from events.codec import apply_changes, decoder, encode
 from events.dates import EdtfDate
+from events.folds import stand
+from events.stand_json import stand_json
 from events.references import definition, index_terms, references
+from events.timeaxes import Effective
 from events.vocabulary import EVENT_TYPES, AnyEvent
+from service.dataset import bundled
 from tests.factories import body, event, party, statement
 
 
@@ -131,3 +135,24 @@ def test_a_correction_is_validated_against_its_target_type() -> None:
     for changes in ({"occurred": "2025-02-30"}, {"colour": "red"}, {"id": str(uuid.uuid4())}, {"stance": 3}):
         with pytest.raises(msgspec.ValidationError):
             apply_changes(said, changes)
+
+
+def test_a_stand_read_from_stored_json_is_the_stand_encoded() -> None:
+    """The shortcut /state takes for events it has not decoded gives the bytes the fold's Stand encodes to,
+    for every position of the data set and for sources and quotes with and without their optional parts."""
+    sources = [
+        {"publisher": "P", "title": "T", "url": "https://example.org/a", "date": "2025-02~", "excerpt": "E"},
+        {"publisher": "Q", "title": "U"},
+    ]
+    taken = [
+        {"party": "us", "issue": "ceasefire", "stance": "supports", "summary": "s", "quote": "\"Now\" \u00e9"},
+        {"party": "eu", "issue": "ceasefire", "stance": "unclear", "summary": "t"},
+    ]
+    made = [event(statement("us", "2025-02?", sources=sources, positions=taken))]
+    checked = 0
+    for position, stored in enumerate([*bundled(), *made], start=1):
+        for idx, position_taken in enumerate(stored.positions):
+            expected = encode(stand(Effective(position, stored, False, False), position_taken))
+            assert stand_json(encode(stored), position, idx) == expected
+            checked += 1
+    assert checked > 40  # the data set has 43 positions
