@@ -152,7 +152,11 @@ class State(_View):
 
 
 def stand(effective: Effective, position: PositionTaken) -> Stand:
-    occurred: EdtfDate = effective.event.occurred
+    return stand_of(position, effective.event.occurred, EventRef.of(effective))
+
+
+def stand_of(position: PositionTaken, occurred: EdtfDate, event: EventRef) -> Stand:
+    """A position as a Stand, since the date its event occurred."""
     return Stand(
         party=position.party,
         issue=position.issue,
@@ -162,7 +166,7 @@ def stand(effective: Effective, position: PositionTaken) -> Stand:
         since=occurred.text,
         since_start=occurred.start,
         since_precision=occurred.precision,
-        event=EventRef.of(effective),
+        event=event,
     )
 
 

@@ -16,7 +16,7 @@ import uuid
 import msgspec
 
 from events.codec import encode, parse_date
-from events.folds import EventRef, Stand
+from events.folds import EventRef, stand_of
 
 
 class _Position(msgspec.Struct, gc=False):
@@ -58,16 +58,5 @@ def stand_json(data: str | bytes, position: int, idx: int) -> bytes:
         # the stored JSON of the sources, which encodes as itself: the same bytes as the decoded list
         sources=shown.sources,  # type: ignore[arg-type]
     )
-    return encode(
-        Stand(
-            party=taken.party,
-            issue=taken.issue,
-            stance=taken.stance,
-            summary=taken.summary,
-            quote=taken.quote,
-            since=occurred.text,
-            since_start=occurred.start,
-            since_precision=occurred.precision,
-            event=event,
-        )
-    )
+    # the position is read with the field names of PositionTaken, without its constraints
+    return encode(stand_of(taken, occurred, event))  # type: ignore[arg-type]

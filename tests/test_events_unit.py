@@ -11,8 +11,8 @@ import pytest
 from events.codec import apply_changes, decoder, encode
 from events.dates import EdtfDate
 from events.folds import stand
-from events.stand_json import stand_json
 from events.references import definition, index_terms, references
+from events.stand_json import stand_json
 from events.timeaxes import Effective
 from events.vocabulary import EVENT_TYPES, AnyEvent
 from service.dataset import bundled
@@ -145,7 +145,7 @@ def test_a_stand_read_from_stored_json_is_the_stand_encoded() -> None:
         {"publisher": "Q", "title": "U"},
     ]
     taken = [
-        {"party": "us", "issue": "ceasefire", "stance": "supports", "summary": "s", "quote": "\"Now\" \u00e9"},
+        {"party": "us", "issue": "ceasefire", "stance": "supports", "summary": "s", "quote": '"N" \u00e9'},
         {"party": "eu", "issue": "ceasefire", "stance": "unclear", "summary": "t"},
     ]
     made = [event(statement("us", "2025-02?", sources=sources, positions=taken))]
