@@ -259,20 +259,22 @@ class Projections:
         its stored event, and is read from the stored JSON without decoding the whole event; the others
         (corrected, or stored by an older schema) are decoded as forms."""
         stored = stored_rows(conn, {row.seq for row in rows if not row.corrected})
-        lean = [
-            not row.corrected and stored[row.seq].schema_version == current_version(stored[row.seq].type)
-            for row in rows
-        ]
-        decoded = [row for row, is_lean in zip(rows, lean, strict=True) if not is_lean]
-        forms = iter(self.forms.of_rows(conn, decoded))
-        rendered = []
-        for row, is_lean in zip(rows, lean, strict=True):
-            if is_lean:
-                rendered.append(stand_json(stored[row.seq].data, row.seq, row.idx))
+        rendered: list[bytes | None] = []
+        decoded = []
+        for row in rows:
+            seq, _, _, _, corrected, idx = row
+            found = None if corrected else stored[seq]
+            if found is not None and found.schema_version == current_version(found.type):
+                rendered.append(stand_json(found.data, seq, idx))
             else:
+                rendered.append(None)
+                decoded.append(row)
+        forms = iter(self.forms.of_rows(conn, decoded))
+        for place, row in enumerate(rows):
+            if rendered[place] is None:
                 form = next(forms)
-                rendered.append(encode(stand(form, form.event.positions[row.idx])))
-        return rendered
+                rendered[place] = encode(stand(form, form.event.positions[row.idx]))
+        return rendered  # type: ignore[return-value]
 
     def _structure(self, conn: sa.Connection, axes: Axes, kinds: tuple[str, ...] = ENTRY_LISTS):
         known = axes.known_at.isoformat()
