@@ -110,10 +110,13 @@ class FormCache:
 
     @staticmethod
     def _stored(conn: sa.Connection, seqs: set[int]) -> dict[int, Event]:
-        """Stored events by position, decoded."""
+        """Stored events by position."""
         return {
-            position: decode_stored(row.data, row.type, row.schema_version)
-            for position, row in stored_rows(conn, seqs).items()
+            position: decode_stored(data, type_name, schema_version)
+            for chunk in _chunks(seqs)
+            for position, data, type_name, schema_version in conn.execute(
+                _STORED[conn.dialect.name == "sqlite"], {"seqs": chunk}
+            )
         }
 
     @staticmethod
@@ -126,15 +129,6 @@ class FormCache:
             for row in conn.execute(_VERSIONS[conn.dialect.name == "sqlite"], {"seqs": chunk})
             if (row.seq, row.vn) in keys
         ]
-
-
-def stored_rows(conn: sa.Connection, seqs: set[int]) -> dict[int, sa.Row]:
-    """Stored events by position, as stored: ``data``, ``type`` and ``schema_version``."""
-    return {
-        row.position: row
-        for chunk in _chunks(seqs)
-        for row in conn.execute(_STORED[conn.dialect.name == "sqlite"], {"seqs": chunk})
-    }
 
 
 def effective_of(row: sa.Row) -> Effective:

@@ -27,9 +27,9 @@ from events.stand_json import stand_json
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.caches import Kept
 from service.database import Database
-from service.forms import DEFAULT_CAPACITY, FormCache, stored_rows
+from service.forms import DEFAULT_CAPACITY, FormCache
 from service.structure import ENTRY_LISTS, StructureMirror
-from service.tables import definitions, events, proj_cells, proj_positions
+from service.tables import definitions, events, proj_cells, proj_positions, proj_versions
 
 _state = decoder(State)
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
@@ -90,14 +90,24 @@ def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
         .limit(1)
     )
     if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
-        p = proj_positions
         found = latest.with_only_columns(g.c.id).correlate(proj_cells).scalar_subquery()
-        query = sa.select(p.c.seq, p.c.vn, p.c.pos_from, p.c.known_from, p.c.corrected, p.c.idx).join_from(
-            proj_cells, p, p.c.id == found
-        )
+        p = proj_positions
+        query = sa.select(*(p.c[c.name] for c in columns)).join_from(proj_cells, p, p.c.id == found)
     else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
-        lateral = latest.lateral("latest")
-        query = sa.select(*lateral.c).join_from(proj_cells, lateral, sa.true())
+        p = latest.lateral("latest")
+        query = sa.select(*p.c).join_from(proj_cells, p, sa.true())
+    # The form each row belongs to, in the same statement: the stored event, and the corrected form when
+    # the row is a corrected one (a position row is never of a retracted form).
+    # The CASE looks the corrected form up only for corrected rows (a join would probe for every row).
+    v = proj_versions
+    corrected = sa.select(v.c.data).where(v.c.seq == p.c.seq, v.c.vn == p.c.vn).scalar_subquery()
+    query = query.add_columns(
+        sa.false().label("retracted"),
+        sa.case((p.c.corrected, corrected)).label("corrected_data"),
+        events.c.data,
+        events.c.type,
+        events.c.schema_version,
+    ).join(events, events.c.position == p.c.seq)
     if by_party:
         query = query.where(proj_cells.c.party == sa.bindparam("party"))
     if by_issue:
@@ -232,49 +242,31 @@ class Projections:
     def _stands(
         self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None
     ) -> list[Stand]:
-        rows = self._latest(conn, axes, party, issue)
-        forms = self.forms.of_rows(conn, rows)
-        return [stand(form, form.event.positions[row.idx]) for row, form in zip(rows, forms, strict=True)]
+        stands = []
+        for row in self._latest(conn, axes, party, issue):
+            form = self.forms.of_row(row)
+            stands.append(stand(form, form.event.positions[row.idx]))
+        return stands
 
     def _stands_json(self, conn: sa.Connection, axes: Axes) -> list[msgspec.Raw]:
         """Every cell's latest position as JSON. A position row (a form and a place in its list of
-        positions) always reads the same, so its JSON is kept."""
-        rows = self._latest(conn, axes)
-        keys = [(seq, pos_from, known_from, idx) for seq, _, pos_from, known_from, _, idx in rows]
-        found, missing = {}, []
-        for row, key in zip(rows, keys, strict=True):
+        positions) always reads the same, so its JSON is kept. An uncorrected form stored by the current
+        schema is its stored event, whose JSON is read for the position without decoding the whole event;
+        the others (corrected, or stored by an older schema) are decoded as forms."""
+        stands = []
+        for row in self._latest(conn, axes):
+            seq, _, pos_from, known_from, corrected, idx, *_ = row
+            key = (seq, pos_from, known_from, idx)
             encoded = self._encoded.get(key)
             if encoded is None:
-                missing.append((row, key))
-            else:
-                found[key] = encoded
-        if missing:
-            rendered = self._render(conn, [row for row, _ in missing])
-            for (_, key), encoded in zip(missing, rendered, strict=True):
-                found[key] = self._encoded.keep(key, msgspec.Raw(encoded))
-        return [found[key] for key in keys]
-
-    def _render(self, conn: sa.Connection, rows: list[sa.Row]) -> list[bytes]:
-        """The JSON of the stands at position rows. An uncorrected form stored by the current schema is
-        its stored event, and is read from the stored JSON without decoding the whole event; the others
-        (corrected, or stored by an older schema) are decoded as forms."""
-        stored = stored_rows(conn, {row.seq for row in rows if not row.corrected})
-        rendered: list[bytes | None] = []
-        decoded = []
-        for row in rows:
-            seq, _, _, _, corrected, idx = row
-            found = None if corrected else stored[seq]
-            if found is not None and found.schema_version == current_version(found.type):
-                rendered.append(stand_json(found.data, seq, idx))
-            else:
-                rendered.append(None)
-                decoded.append(row)
-        forms = iter(self.forms.of_rows(conn, decoded))
-        for place, row in enumerate(rows):
-            if rendered[place] is None:
-                form = next(forms)
-                rendered[place] = encode(stand(form, form.event.positions[row.idx]))
-        return rendered  # type: ignore[return-value]
+                if not corrected and row.schema_version == current_version(row.type):
+                    rendered = stand_json(row.data, seq, idx)
+                else:
+                    form = self.forms.of_row(row)
+                    rendered = encode(stand(form, form.event.positions[idx]))
+                encoded = self._encoded.keep(key, msgspec.Raw(rendered))
+            stands.append(encoded)
+        return stands
 
     def _structure(self, conn: sa.Connection, axes: Axes, kinds: tuple[str, ...] = ENTRY_LISTS):
         known = axes.known_at.isoformat()
