@@ -28,6 +28,7 @@ from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.caches import Kept
 from service.database import Database
 from service.forms import DEFAULT_CAPACITY, FormCache
+from service.store import read_head
 from service.structure import ENTRY_LISTS, StructureMirror
 from service.tables import definitions, events, proj_cells, proj_positions, proj_versions
 
@@ -123,7 +124,7 @@ def _valid_until(axes: Axes) -> str:
 
 def clamp(conn: sa.Connection, axes: Axes) -> tuple[Axes, int]:
     """Read the head, and pin ``at`` to it: the answer then reflects exactly that log position."""
-    head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
+    head = read_head(conn)
     return axes._replace(at=min(axes.at, head), known_at=min(axes.known_at, _LAST_QUERYABLE_DAY)), head
 
 
@@ -254,13 +255,14 @@ class Projections:
         schema is its stored event, whose JSON is read for the position without decoding the whole event;
         the others (corrected, or stored by an older schema) are decoded as forms."""
         stands = []
+        kept = self._encoded.get
         for row in self._latest(conn, axes):
-            seq, _, pos_from, known_from, corrected, idx, *_ = row
+            seq, _, pos_from, known_from, corrected, idx, _, _, data, type_name, schema_version = row
             key = (seq, pos_from, known_from, idx)
-            encoded = self._encoded.get(key)
+            encoded = kept(key)
             if encoded is None:
-                if not corrected and row.schema_version == current_version(row.type):
-                    rendered = stand_json(row.data, seq, idx)
+                if not corrected and schema_version == current_version(type_name):
+                    rendered = stand_json(data, seq, idx)
                 else:
                     form = self.forms.of_row(row)
                     rendered = encode(stand(form, form.event.positions[idx]))

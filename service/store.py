@@ -122,6 +122,14 @@ _ROW_COLUMNS = (
 )
 
 
+_HEAD = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))  # built once: read on every answer
+
+
+def read_head(conn: sa.Connection) -> int:
+    """The position of the last event committed (0 for an empty log)."""
+    return conn.scalar(_HEAD) or 0
+
+
 class EventStore:
     def __init__(self, database: Database) -> None:
         self.db = database
@@ -412,11 +420,7 @@ class EventStore:
 
     def head(self) -> int:
         with self.db.reader.connect() as conn:
-            return self._head(conn)
-
-    @staticmethod
-    def _head(conn: sa.Connection) -> int:
-        return conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))) or 0
+            return read_head(conn)
 
     def read_log(
         self,
@@ -446,7 +450,7 @@ class EventStore:
         with self.db.reader.connect() as conn:
             rows = conn.execute(query).all()
             page = self._recorded(conn, rows)
-            return LogPage(page, self._head(conn))
+            return LogPage(page, read_head(conn))
 
     def read_stream(self, stream: str, from_version: int = 1, limit: int = 100) -> tuple[LogPage, int]:
         """A page of one stream in version order, and the stream's current version (0: no such stream)."""
@@ -460,13 +464,13 @@ class EventStore:
             rows = conn.execute(query).all()
             version = conn.scalar(sa.select(sa.func.max(events.c.version)).where(events.c.stream == stream))
             page = self._recorded(conn, rows)
-            return LogPage(page, self._head(conn)), version or 0
+            return LogPage(page, read_head(conn)), version or 0
 
     def get(self, event_id: uuid.UUID) -> tuple[Recorded | None, int]:
         with self.db.reader.connect() as conn:
             rows = conn.execute(sa.select(*_ROW_COLUMNS).where(events.c.id == str(event_id))).all()
             found = self._recorded(conn, rows)
-            return (found[0] if found else None), self._head(conn)
+            return (found[0] if found else None), read_head(conn)
 
     @staticmethod
     def _recorded(conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Recorded]:
