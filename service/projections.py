@@ -97,9 +97,9 @@ def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
     else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
         p = latest.lateral("latest")
         query = sa.select(*p.c).join_from(proj_cells, p, sa.true())
-    # The form each row belongs to, in the same statement: the stored event, and the corrected form when
-    # the row is a corrected one (a position row is never of a retracted form).
-    # The CASE looks the corrected form up only for corrected rows (a join would probe for every row).
+    # The form each row belongs to, in the same statement: the stored event, and for a corrected row its
+    # corrected form (a CASE, so that only corrected rows look one up). A position row is never of a
+    # retracted form.
     v = proj_versions
     corrected = sa.select(v.c.data).where(v.c.seq == p.c.seq, v.c.vn == p.c.vn).scalar_subquery()
     query = query.add_columns(
@@ -235,7 +235,7 @@ class Projections:
 
     def _latest(self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None):
         """The latest position in each (party, issue) cell: one index seek per cell, whatever the log size.
-        Its row names the form it belongs to, so forms seen before cost no further query."""
+        Each row carries what its form is made from (``FORM_COLUMNS``), so no further query is needed."""
         query = _latest_query(self.db.is_sqlite, party is not None, issue is not None)
         parameters = {"until": _valid_until(axes), "at": axes.at, "known": axes.known_at.isoformat()}
         return conn.execute(query, parameters | {"party": party, "issue": issue}).all()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from events import codec
 from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.projections import Axes, Projections
 from service.store import EventStore, chain_hash
 from service.tables import events as events_table
 from tests.factories import body, event, events, issue, party, statement
@@ -209,11 +210,14 @@ def test_stored_events_of_an_older_schema_are_upcast_on_read(
     store: EventStore, database, monkeypatch
 ) -> None:
     seed_vocabulary(store)
-    new = event(statement("us"))
+    taken = {"party": "us", "issue": "resource_deal", "stance": "supports", "summary": "s"}
+    new = event(statement("us", positions=[taken]))
     store.append("talks", [new])
-    # Rewrite the row as an imagined version 0 of StatementMade wrote it: `who` instead of `speaker`.
+    # Rewrite the row as an imagined version 0 of StatementMade wrote it: `who` instead of `speaker`, and
+    # `view` instead of `stance` in its positions.
     old = codec.to_builtins(new)
     old["who"] = old.pop("speaker")
+    old["positions"][0]["view"] = old["positions"][0].pop("stance")
     with database.writer.begin() as conn:
         conn.execute(
             events_table.update()
@@ -222,10 +226,17 @@ def test_stored_events_of_an_older_schema_are_upcast_on_read(
         )
 
     def rename_who(obj: dict) -> dict:
-        obj = dict(obj)
+        obj = dict(obj, positions=[dict(p) for p in obj["positions"]])
         obj["speaker"] = obj.pop("who")
+        obj["positions"][0]["stance"] = obj["positions"][0].pop("view")
         return obj
 
     monkeypatch.setitem(codec.UPCASTERS, ("StatementMade", 0), rename_who)
     found, _ = store.get(new.id)
     assert found.event == new
+    # /state shows its position as upcast (it cannot take the shortcut read of the current schema's JSON)
+    projections = Projections(database)
+    state = projections.read(Axes(), projections.state)[0]
+    assert [(s.party, s.issue, s.stance, s.event.id) for s in state.positions] == [
+        ("us", "resource_deal", "supports", new.id)
+    ]
