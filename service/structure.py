@@ -74,13 +74,25 @@ class Held(NamedTuple):
     open_occurred: list[str]
     settled_at: int  # the greatest edge of any rectangle on the position axis,
     settled_known: str  # and on the knowledge axis
+    # Each list's entries among the open rows, in the order the list shows them, with the places of their
+    # rows among the open rows: within the first k open rows an entry counts those of its rows below k.
+    open_entries: dict[str, list[tuple[tuple[str, str | int], list[int]]]]
     prefixes: dict[tuple[int, tuple[str, ...]], dict[str, list[Entry]]]  # answers past every edge
+    folded: dict[tuple[tuple[str, str | int], int], Entry | None]  # an entry over its first n open rows
 
     @classmethod
     def of(cls, rows: list[Row]) -> Held:
         open_rows = [r for r in rows if r.pos_to == FOREVER_POSITION and r.known_to == FOREVER_ISO]
         edges_at = [r.pos_from for r in rows] + [r.pos_to for r in rows if r.pos_to != FOREVER_POSITION]
         edges_known = [r.known_from for r in rows] + [r.known_to for r in rows if r.known_to != FOREVER_ISO]
+        places: dict[tuple[str, str | int], list[int]] = {}  # in order of first appearance
+        for place, row in enumerate(open_rows):
+            places.setdefault(row.entry, []).append(place)
+        open_entries: dict[str, list[tuple[tuple[str, str | int], list[int]]]] = {k: [] for k in ENTRY_LISTS}
+        for entry, found in places.items():
+            open_entries[entry[0]].append((entry, found))
+        for kind in SORTED_BY_KEY:
+            open_entries[kind].sort(key=lambda item: item[0][1])
         return cls(
             rows,
             [r.occurred for r in rows],
@@ -88,6 +100,8 @@ class Held(NamedTuple):
             [r.occurred for r in open_rows],
             max(edges_at, default=0),
             max(edges_known, default=""),
+            open_entries,
+            {},
             {},
         )
 
@@ -116,11 +130,28 @@ class StructureMirror:
             prefix = (bisect.bisect_right(held.open_occurred, until), kinds)
             found = held.prefixes.get(prefix)
             if found is None:
-                found = held.prefixes[prefix] = self._assemble(held.open_rows[: prefix[0]], kinds)
+                found = held.prefixes[prefix] = self._prefix(held, *prefix)
             return found
         rows = held.rows[: bisect.bisect_right(held.occurred, until)]
         counted = (r for r in rows if r.pos_from <= at < r.pos_to and r.known_from <= known < r.known_to)
         return self._assemble(counted, kinds)
+
+    def _prefix(self, held: Held, count: int, kinds: tuple[str, ...]) -> dict[str, list[Entry]]:
+        """The answer counting the first ``count`` open rows: each entry folded over its rows among them.
+        An entry over its first n open rows is kept with the rows, so a new prefix mostly looks them up."""
+        lists: dict[str, list[Entry]] = {kind: [] for kind in ENTRY_LISTS}
+        for kind in kinds:
+            for entry, places in held.open_entries[kind]:
+                n = bisect.bisect_left(places, count)
+                if n == 0:
+                    continue
+                found = held.folded.get((entry, n), _MISSING)
+                if found is _MISSING:
+                    rows = [held.open_rows[place] for place in places[:n]]
+                    found = held.folded[(entry, n)] = self._entry(entry, rows)
+                if found is not None:
+                    lists[kind].append(found)
+        return lists
 
     def _assemble(self, counted: Iterable[Row], kinds: tuple[str, ...]) -> dict[str, list[Entry]]:
         groups: dict[tuple[str, str | int], list[Row]] = {}
