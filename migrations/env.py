@@ -22,7 +22,7 @@ with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
-        if config.attributes.get("rebuild_projections"):
+        if config.attributes.pop("rebuild_projections", False):  # set by this run's migrations
             if context.get_context().get_current_revision() != context.get_head_revision():
                 raise RuntimeError("projections can only be rebuilt at the newest revision: upgrade to head")
             Projector(is_sqlite=connection.dialect.name == "sqlite").rebuild(connection)

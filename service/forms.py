@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql
 from events.codec import decode_stored, decoder
 from events.timeaxes import Effective
 from events.vocabulary import AnyEvent, Event
+from service.bulk import chunks
 from service.caches import Kept
 from service.tables import events, proj_versions
 
@@ -52,12 +53,6 @@ _VERSIONS = {
     .where(_among(proj_versions.c.seq, is_sqlite))
     for is_sqlite in (True, False)
 }
-
-
-def _chunks(seqs: set[int], size: int = 5000) -> list[list[int]]:
-    """Positions in sorted chunks small enough for one ``IN`` list on every database."""
-    ordered = sorted(seqs)
-    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
 
 DEFAULT_CAPACITY = 100_000  # entries of each kind a process keeps
@@ -113,7 +108,7 @@ class FormCache:
         """Stored events by position."""
         return {
             position: decode_stored(data, type_name, schema_version)
-            for chunk in _chunks(seqs)
+            for chunk in chunks(seqs)
             for position, data, type_name, schema_version in conn.execute(
                 _STORED[conn.dialect.name == "sqlite"], {"seqs": chunk}
             )
@@ -125,7 +120,7 @@ class FormCache:
         serves (a row-value ``IN`` would make SQLite scan the whole table)."""
         return [
             row
-            for chunk in _chunks({seq for seq, _ in keys})
+            for chunk in chunks({seq for seq, _ in keys})
             for row in conn.execute(_VERSIONS[conn.dialect.name == "sqlite"], {"seqs": chunk})
             if (row.seq, row.vn) in keys
         ]

@@ -30,7 +30,7 @@ from service.database import Database
 from service.forms import DEFAULT_CAPACITY, FormCache
 from service.store import read_head
 from service.structure import ENTRY_LISTS, StructureMirror
-from service.tables import definitions, events, proj_cells, proj_positions, proj_versions
+from service.tables import definitions, events, positions, proj_cells, proj_versions
 
 _state = decoder(State)
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
@@ -70,10 +70,15 @@ def rect(table: sa.Table, axes: Axes) -> list[sa.ColumnElement[bool]]:
     ]
 
 
+def counting(table: sa.FromClause, axes: Axes) -> list[sa.ColumnElement[bool]]:
+    """Rows of ``positions`` that count at the point ``axes`` asks about."""
+    return [*rect(table, axes), sa.not_(table.c.fixed)]
+
+
 @functools.cache
 def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
     """The statement behind ``Projections._latest``, built once: its values are bound parameters."""
-    g = proj_positions.alias("g")
+    g = positions.alias("g")
     columns = (g.c.seq, g.c.vn, g.c.pos_from, g.c.known_from, g.c.corrected, g.c.idx)
     known = sa.bindparam("known")
     latest = (
@@ -86,13 +91,14 @@ def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
             g.c.pos_to > sa.bindparam("at"),
             g.c.known_from <= known,
             g.c.known_to > known,
+            sa.not_(g.c.fixed),
         )
         .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
         .limit(1)
     )
     if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
         found = latest.with_only_columns(g.c.id).correlate(proj_cells).scalar_subquery()
-        p = proj_positions
+        p = positions
         query = sa.select(*(p.c[c.name] for c in columns)).join_from(proj_cells, p, p.c.id == found)
     else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
         p = latest.lateral("latest")
@@ -187,13 +193,13 @@ class Projections:
         only_changed: bool = False,
     ) -> ChangePage:
         """Positions taken with ``after < occurred <= as_of`` in valid-time order, with what they replaced."""
-        f, g = proj_positions, proj_positions.alias("g")
+        f, g = positions, positions.alias("g")
         before = (
             sa.select(g.c.stance)
             .where(
                 g.c.party == f.c.party,
                 g.c.issue == f.c.issue,
-                *rect(g, axes),
+                *counting(g, axes),
                 sa.tuple_(g.c.occurred, g.c.seq, g.c.idx) < sa.tuple_(f.c.occurred, f.c.seq, f.c.idx),
             )
             .order_by(g.c.occurred.desc(), g.c.seq.desc(), g.c.idx.desc())
@@ -211,7 +217,7 @@ class Projections:
             f.c.corrected,
         )
         query = sa.select(*columns, before.label("before")).where(
-            f.c.occurred <= _valid_until(axes), *rect(f, axes)
+            f.c.occurred <= _valid_until(axes), *counting(f, axes)
         )
         if after is not None:
             query = query.where(f.c.occurred > after.isoformat())

@@ -1,20 +1,24 @@
-"""Maintains the projection tables from the log, in the same transaction as each append.
+"""Maintains the projections from the log, in the same transaction as each append.
 
-Every event that is not a retraction or correction is written as its versions (events.timeaxes.versions):
-the forms it takes over rectangles of (log position, knowledge date), numbered 0, 1, ... per event, each
-with the positions it reveals. A retraction or correction rewrites the versions of the event it names
-(directly or through another retraction). Because this happens inside the append transaction, projections
-always reflect exactly the log they sit beside, and an answer's log position is exact.
+Every event that is not a retraction or correction is written as its positions as stored (``positions``
+rows marked ``stored``: they belong to the log, and count from the event's log position and reported date
+on) and as its versions (events.timeaxes.versions): the forms it takes over rectangles of (log position,
+knowledge date), numbered 0, 1, ... per event. An event no retraction or correction names has one
+version, open on both axes. A retraction or correction marks the stored positions of the event it names
+(directly or through another retraction) as ``fixed``, and rewrites that event's versions, with the
+positions of each form. Because this happens inside the append transaction, projections always reflect
+exactly the log they sit beside, and an answer's log position is exact.
 
-``rebuild`` recreates everything from the log. Almost every event is never retracted or corrected and
-has one version, open on both axes, which the stored columns and the event's positions determine: those
-are written in bulk from the rows, reading only the positions out of the stored JSON, with the indexes
-dropped during the load. The few events that some retraction or correction names take the general path.
+``rebuild`` recreates the projections from the log: the one version of each event no fix reaches in bulk
+from the stored columns, with the indexes dropped during the load; the versions and forms of the events
+fixes reach through the general path; and the ``fixed`` marks, of which it normally changes none. The
+stored positions it leaves as they are: each depends on its own event alone and was written with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,12 +35,13 @@ from events.timeaxes import (
     reported_start,
     versions,
 )
-from events.vocabulary import EVENT_TYPES, type_name
-from service.tables import PROJECTION_TABLES, events, proj_cells, proj_positions, proj_versions
+from events.vocabulary import type_name
+from service.bulk import chunks, insert_rows
+from service.tables import PROJECTION_TABLES, events, positions, proj_cells, proj_versions
 
 FOREVER_ISO = FOREVER_DATE.isoformat()
 VERSION_COLUMNS = [c.name for c in proj_versions.c]
-POSITION_COLUMNS = [c.name for c in proj_positions.c if c.name != "id"]
+POSITION_COLUMNS = [c.name for c in positions.c if c.name != "id"]
 REBUILD_PRAGMAS = {"secure_delete": 0, "threads": 2}  # SQLite, while rebuilding: see Projector.rebuild
 
 
@@ -46,15 +51,17 @@ class Projector:
 
     def apply(self, conn: sa.Connection, appended: Sequence[Logged]) -> None:
         """Project events just appended (in position order) inside the append transaction."""
+        self._store(conn, [logged for logged in appended if not is_meta(logged.event)])
         in_batch = {str(logged.event.id): logged for logged in appended}
         revisit = {self._root(conn, g.event.target, in_batch) for g in appended if is_meta(g.event)}
         plain = [g for g in appended if not is_meta(g.event) and g.position not in revisit]
-        self._write(conn, [(logged, [_single(logged)]) for logged in plain])
+        self._write(conn, [(logged, [_single(logged)]) for logged in plain], fixed=False)
         for root in sorted(revisit):
-            conn.execute(proj_positions.delete().where(proj_positions.c.seq == root))
+            conn.execute(positions.delete().where(positions.c.seq == root, sa.not_(positions.c.stored)))
             conn.execute(proj_versions.delete().where(proj_versions.c.seq == root))
             group = self._group(conn, root)
-            self._write(conn, [(group[0], versions(group))])
+            self._write(conn, [(group[0], versions(group))], fixed=True)
+        self._mark_fixed(conn, sorted(revisit), True)
 
     def rebuild(self, conn: sa.Connection) -> int:
         """Recreate every projection from the log; returns the number of events read."""
@@ -86,15 +93,49 @@ class Projector:
             conn.exec_driver_sql("TRUNCATE " + ", ".join(table.name for table in PROJECTION_TABLES))
             # room to sort in memory while the indexes are built again
             conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
-        named = self._named_roots(conn)
+        # The rows of positions that are projections (the forms of fixed events), and the marks, from one
+        # read of both.
+        p = positions
+        marked: set[int] = set()
+        forms: dict[tuple, list[int]] = {}
+        query = sa.select(p.c.id, *(p.c[name] for name in POSITION_COLUMNS))
+        for row in conn.execute(query.where(sa.or_(p.c.fixed, sa.not_(p.c.stored)))):
+            if row.stored:
+                marked.add(row.seq)
+            else:
+                forms.setdefault(tuple(row)[1:], []).append(row.id)
+        fixed = self._named_roots(conn)
+        self._mark_fixed(conn, sorted(marked - fixed), False)
+        self._mark_fixed(conn, sorted(fixed - marked), True)
         plain = sa.and_(
-            events.c.target.is_(None),
-            sa.tuple_(events.c.type, events.c.schema_version).in_(
-                [(name, cls.schema_version) for name, cls in EVENT_TYPES.items()]
-            ),
-            *([events.c.position.not_in(sorted(named))] if named else []),
+            events.c.target.is_(None), *([events.c.position.not_in(sorted(fixed))] if fixed else [])
         )
-        # The plain events, set-based inside the database: one version each, open on both axes ...
+        # The fixed events' versions are worked out in Python while the database writes the others'.
+        groups = self._groups(conn, fixed)
+        with ThreadPoolExecutor(1) as pool:
+            worked_out = pool.submit(lambda: self._rows([(g[0], versions(g)) for g in groups], fixed=True))
+            self._insert_plain_versions(conn, plain)
+            version_rows, position_rows, cells = worked_out.result()
+        insert_rows(conn, proj_versions, VERSION_COLUMNS, version_rows)
+        # Their forms' positions are written where they differ from what the table holds: normally nowhere.
+        missing = []
+        for row in position_rows:
+            held = forms.get(row)
+            if held:
+                held.pop()
+            else:
+                missing.append(row)
+        for chunk in chunks({ident for held in forms.values() for ident in held}):
+            conn.execute(p.delete().where(p.c.id.in_(chunk)))
+        insert_rows(conn, positions, POSITION_COLUMNS, missing)
+        self._insert_cells(conn, cells | self._stored_cells(conn))
+        for index in indexes:
+            index.create(conn)
+        return conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0
+
+    @staticmethod
+    def _insert_plain_versions(conn: sa.Connection, plain: sa.ColumnElement[bool]) -> None:
+        """The events no fix reaches, set-based inside the database: one version each, open on both axes."""
         conn.execute(
             proj_versions.insert().from_select(
                 VERSION_COLUMNS,
@@ -113,58 +154,44 @@ class Projector:
                 ).where(plain),
             )
         )
-        # ... and their positions, unnested from the stored JSON.
-        conn.execute(
-            sa.text(self._plain_positions_sql(plain)), {"forever": FOREVER_POSITION, "end": FOREVER_ISO}
-        )
-        # The rest (events some fix names, and any stored by an older schema) through the general path.
-        special = set(
-            conn.scalars(sa.select(events.c.position).where(events.c.target.is_(None), sa.not_(plain)))
-        )
-        self._write(conn, [(group[0], versions(group)) for group in self._groups(conn, special)], set())
-        conn.execute(
-            proj_cells.insert().from_select(
-                ["party", "issue"], sa.select(proj_positions.c.party, proj_positions.c.issue).distinct()
-            )
-        )
-        for index in indexes:
-            index.create(conn)
-        return conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0
 
-    def _plain_positions_sql(self, plain: sa.ColumnElement[bool]) -> str:
-        where = str(
-            plain.compile(
-                dialect=sqlite.dialect() if self.is_sqlite else postgresql.dialect(),
-                compile_kwargs={"literal_binds": True},
+    @staticmethod
+    def _stored_cells(conn: sa.Connection) -> set[tuple[str, str]]:
+        """Every (party, issue) pair some stored event names: one index seek per pair, from the first."""
+        p = positions
+        following = (
+            sa.select(p.c.party, p.c.issue)
+            .where(
+                p.c.stored,
+                sa.tuple_(p.c.party, p.c.issue) > sa.tuple_(sa.bindparam("party"), sa.bindparam("issue")),
             )
+            .order_by(p.c.party, p.c.issue)
+            .limit(1)
         )
-        columns = ", ".join(POSITION_COLUMNS)
-        if self.is_sqlite:
-            return (
-                f"INSERT INTO proj_positions ({columns}) "
-                "SELECT json_extract(p.value, '$.party'), json_extract(p.value, '$.issue'), events.occurred, "
-                "events.position, p.key, events.position, :forever, events.reported, :end, "
-                "json_extract(p.value, '$.stance'), 0, 0 "
-                f"FROM events, json_each(events.data, '$.positions') AS p WHERE {where}"
-            )
-        # json_to_recordset reads the three fields of each position in one pass; ->> would parse the
-        # element again for each field.
-        return (
-            f"INSERT INTO proj_positions ({columns}) "
-            "SELECT p.party, p.issue, events.occurred, events.position, p.idx - 1, "
-            "events.position, :forever, events.reported, :end, p.stance, 0, false "
-            "FROM events CROSS JOIN LATERAL ROWS FROM (json_to_recordset(events.data::json -> 'positions') "
-            "AS (party text, issue text, stance text)) WITH ORDINALITY AS p(party, issue, stance, idx) "
-            f"WHERE {where}"
-        )
+        cells, cell = set(), conn.execute(following, {"party": "", "issue": ""}).first()
+        while cell is not None:
+            cells.add(tuple(cell))
+            cell = conn.execute(following, {"party": cell.party, "issue": cell.issue}).first()
+        return cells
+
+    @staticmethod
+    def _store(conn: sa.Connection, appended: Sequence[Logged]) -> None:
+        """Write the positions of events just appended, as stored: they count from the event's log
+        position and reported date on, until a fix reaches the event."""
+        rows = [
+            (p.party, p.issue, logged.event.occurred.start.isoformat(), logged.position, idx)
+            + (logged.position, FOREVER_POSITION, reported_start(logged.event).isoformat(), FOREVER_ISO)
+            + (p.stance, 0, False, True, False)
+            for logged in appended
+            for idx, p in enumerate(logged.event.positions)
+        ]
+        insert_rows(conn, positions, POSITION_COLUMNS, rows)
 
     # -- helpers -----------------------------------------------------------------------------------------
 
     def _named_roots(self, conn: sa.Connection) -> set[int]:
         """Positions of the events some retraction or correction reaches."""
-        metas = conn.execute(
-            sa.select(events.c.id, events.c.target).where(events.c.target.is_not(None))
-        ).all()
+        metas = conn.execute(_metas(events.c.id, events.c.target)).all()
         target_of = {row.id: row.target for row in metas}
         roots = set()
         for target in target_of.values():
@@ -179,11 +206,11 @@ class Projector:
         """Each event at ``roots`` with every retraction and correction that reaches it (one query)."""
         if not roots:
             return []
-        rows = conn.execute(
-            sa.select(events.c.position, events.c.type, events.c.schema_version, events.c.data)
-            .where(sa.or_(events.c.position.in_(sorted(roots)), events.c.target.is_not(None)))
-            .order_by(events.c.position)
-        ).all()
+        columns = (events.c.position, events.c.type, events.c.schema_version, events.c.data)
+        rows = conn.execute(_metas(*columns)).all()
+        for chunk in chunks(roots):
+            rows += conn.execute(sa.select(*columns).where(events.c.position.in_(chunk))).all()
+        rows.sort(key=lambda r: r.position)
         log = [Logged(r.position, decode_stored(r.data, r.type, r.schema_version)) for r in rows]
         return [group for group in groups(log) if group[0].position in roots]
 
@@ -215,14 +242,22 @@ class Projector:
         found.sort(key=lambda r: r.position)
         return [Logged(r.position, decode_stored(r.data, r.type, r.schema_version)) for r in found]
 
-    def _write(
-        self,
-        conn: sa.Connection,
-        items: Iterable[tuple[Logged, list[Version]]],
-        cells: set[tuple[str, str]] | None = None,
-    ) -> None:
+    def _write(self, conn: sa.Connection, items: Sequence[tuple[Logged, list[Version]]], fixed: bool) -> None:
+        """Write the versions of events, and for ``fixed`` ones the positions of each form (their positions
+        as stored are written by ``_store``), and the cells those name."""
+        version_rows, position_rows, cells = self._rows(items, fixed)
+        insert_rows(conn, proj_versions, VERSION_COLUMNS, version_rows)
+        insert_rows(conn, positions, POSITION_COLUMNS, position_rows)
+        self._insert_cells(conn, cells)
+
+    @staticmethod
+    def _rows(
+        items: Sequence[tuple[Logged, list[Version]]], fixed: bool
+    ) -> tuple[list[tuple], list[tuple], set[tuple[str, str]]]:
+        """The version rows of events; for ``fixed`` ones, the position rows of each form; and the cells
+        their positions name."""
         version_rows, position_rows = [], []
-        new_cells: set[tuple[str, str]] = set()
+        cells: set[tuple[str, str]] = set()
         for logged, forms in items:
             for vn, form in enumerate(forms):
                 event = form.effective.event
@@ -249,17 +284,20 @@ class Projector:
                 if form.effective.retracted:
                     continue
                 for idx, p in enumerate(event.positions):
-                    new_cells.add((p.party, p.issue))
-                    position_rows.append(
-                        (p.party, p.issue, occurred, logged.position, idx, form.pos_from, form.pos_to)
-                        + (known_from, known_to, p.stance, vn, form.effective.corrected)
-                    )
-        self._bulk(conn, proj_versions, VERSION_COLUMNS, version_rows)
-        self._bulk(conn, proj_positions, POSITION_COLUMNS, position_rows)
-        if cells is None:
-            self._insert_cells(conn, new_cells)
-        else:
-            cells |= new_cells
+                    cells.add((p.party, p.issue))
+                    if fixed:
+                        position_rows.append(
+                            (p.party, p.issue, occurred, logged.position, idx, form.pos_from, form.pos_to)
+                            + (known_from, known_to, p.stance, vn, form.effective.corrected, False, False)
+                        )
+        return version_rows, position_rows, cells
+
+    @staticmethod
+    def _mark_fixed(conn: sa.Connection, seqs: list[int], fixed: bool) -> None:
+        """Mark the stored positions of the events at ``seqs`` as reached by a fix (``fixed``), or not."""
+        for chunk in chunks(set(seqs)):
+            p = positions
+            conn.execute(p.update().where(p.c.seq.in_(chunk), p.c.stored).values(fixed=fixed))
 
     def _insert_cells(self, conn: sa.Connection, cells: set[tuple[str, str]]) -> None:
         if cells:
@@ -268,19 +306,12 @@ class Projector:
                 insert.on_conflict_do_nothing(), [{"party": p, "issue": i} for p, i in sorted(cells)]
             )
 
-    def _bulk(self, conn: sa.Connection, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
-        """Insert plain tuples with the driver's own executemany (PostgreSQL: COPY), skipping per-row work."""
-        if not rows:
-            return
-        names = ", ".join(columns)
-        if self.is_sqlite:
-            sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
-            conn.exec_driver_sql(sql, rows)
-            return
-        cursor = conn.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+
+def _metas(*columns: sa.ColumnElement) -> sa.Select:
+    """Retractions and corrections: about 1% of the log, through the index on ``target`` (without
+    statistics, SQLite would read the whole log for them)."""
+    query = sa.select(*columns).where(events.c.target.is_not(None))
+    return query.with_hint(events, "INDEXED BY ix_events_target", dialect_name="sqlite")
 
 
 def _single(logged: Logged) -> Version:

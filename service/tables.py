@@ -62,6 +62,7 @@ definitions = sa.Table(
 )
 
 # -- projections: derived from the log, rebuilt by `python -m service rebuild` ---------------------------
+# (and the rows of `positions` that are not `stored`, with its `fixed` marks)
 #
 # Each event that is not a retraction or correction has one row in `proj_versions` per form it takes,
 # with the rectangle of log positions [pos_from, pos_to) and knowledge dates [known_from, known_to) where
@@ -85,15 +86,24 @@ proj_versions = sa.Table(
     sa.Index(None, "type", "occurred", "seq"),
 )
 
-# One row per position an event form reveals, keyed for "latest stance per party and issue as of a date".
-proj_positions = sa.Table(
-    "proj_positions",
+# Every position that counts somewhere on the time axes, keyed for "latest stance per party and issue as
+# of a date". Two kinds of rows share the table, so that a cell's latest position is one index lookup:
+#
+# - `stored`: each position an event takes, as the log stores it, written in the transaction that appends
+#   the event, and never rewritten. It counts from the event's log position and reported date on, unless
+#   `fixed`: then some retraction or correction reaches the event (directly or through others), and the
+#   rows of its forms count instead.
+# - the rest: the positions of the forms of fixed events, each over its own rectangle of log positions
+#   [pos_from, pos_to) and knowledge dates [known_from, known_to). These, and the `fixed` marks, are
+#   projections: the projector rewrites them on each fix, and `rebuild` derives them from the log.
+positions = sa.Table(
+    "positions",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("party", Key(64), nullable=False),
     sa.Column("issue", Key(64), nullable=False),
     sa.Column("occurred", Key(10), nullable=False),
-    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),  # the event's log position
     sa.Column("idx", sa.Integer, nullable=False),  # its place in the event's list of positions
     sa.Column("pos_from", sa.BigInteger, nullable=False),
     sa.Column("pos_to", sa.BigInteger, nullable=False),
@@ -102,7 +112,9 @@ proj_positions = sa.Table(
     sa.Column("stance", Key(16), nullable=False),
     sa.Column("vn", sa.Integer, nullable=False),  # with seq: the proj_versions row
     # whether that form is a corrected one: if not, the stored event is the form, and the log alone has it
-    sa.Column("corrected", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("corrected", sa.Boolean, nullable=False),
+    sa.Column("stored", sa.Boolean, nullable=False),
+    sa.Column("fixed", sa.Boolean, nullable=False),
     # The latest position in a cell, looked up once per cell and answer. On PostgreSQL the index carries
     # what the lookup checks and returns, so it never reads the table (an index-only scan).
     sa.Index(
@@ -112,7 +124,7 @@ proj_positions = sa.Table(
         "occurred",
         "seq",
         "idx",
-        postgresql_include=["pos_from", "pos_to", "known_from", "known_to", "vn", "corrected"],
+        postgresql_include=["pos_from", "pos_to", "known_from", "known_to", "vn", "corrected", "fixed"],
     ),
     sa.Index(None, "party", "occurred", "seq", "idx"),
     sa.Index(None, "occurred", "seq", "idx"),
@@ -127,4 +139,4 @@ proj_cells = sa.Table(
     sa.Column("issue", Key(64), primary_key=True),
 )
 
-PROJECTION_TABLES = (proj_versions, proj_positions, proj_cells)
+PROJECTION_TABLES = (proj_versions, proj_cells)  # and part of `positions`

@@ -12,7 +12,7 @@ from service.app import create_app
 from service.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
 from service.settings import Settings
 from service.store import EventStore
-from service.tables import metadata, proj_positions
+from service.tables import metadata, positions
 from tests.factories import body, event, events, issue, party, statement
 from tests.test_time_axes_property import projection_rows
 
@@ -62,9 +62,18 @@ def test_upgrading_a_log_projects_it_as_appending_did(database: Database) -> Non
     store.append("talks", events(body("EventCorrected", target=str(said.id), reason="r", changes=fix)))
     appended = projection_rows(database)
     with database.reader.connect() as conn:
-        assert conn.scalar(sa.select(sa.func.count()).where(proj_positions.c.corrected)) == 1
+        rows = conn.execute(
+            sa.select(positions.c.stance, positions.c.corrected, positions.c.stored, positions.c.fixed)
+        ).all()
+    # as stored, and reached by a fix; the form before the fix; the corrected form
+    assert sorted(rows) == [
+        ("opposes", True, False, False),
+        ("supports", False, False, False),
+        ("supports", False, True, True),
+    ]
     config = alembic_config(database)
-    for revision in ("efddda811897", "9b3a638860dd"):  # projections without the mark; no projections
+    # before positions were stored with their events; projections without the mark; no projections
+    for revision in ("5f2d68cc6be7", "efddda811897", "9b3a638860dd"):
         command.downgrade(config, revision)
         command.upgrade(config, "head")
         assert projection_rows(database) == appended, revision
@@ -77,8 +86,8 @@ def test_the_latest_position_index_covers_its_lookup_on_postgresql(postgres_url:
         with database.reader.connect() as conn:
             definition = conn.scalar(
                 sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
-                {"name": "ix_proj_positions_party_issue_occurred_seq_idx"},
+                {"name": "ix_positions_party_issue_occurred_seq_idx"},
             )
     finally:
         database.dispose()
-    assert "INCLUDE (pos_from, pos_to, known_from, known_to, vn, corrected)" in definition
+    assert "INCLUDE (pos_from, pos_to, known_from, known_to, vn, corrected, fixed)" in definition

@@ -25,6 +25,7 @@ from service.forms import FormCache
 from service.projections import Axes, Projections
 from service.store import EventStore
 from service.tables import PROJECTION_TABLES, metadata
+from service.tables import positions as positions_table
 from tests.factories import body, event, issue, party
 
 PARTIES = ["p1", "p2", "p3"]
@@ -202,7 +203,7 @@ def projection_rows(database: Database) -> list[list[tuple]]:
     with database.reader.connect() as conn:
         return [
             sorted(tuple(r) for r in conn.execute(sa.select(*[c for c in t.c if c.name not in ignored])))
-            for t in PROJECTION_TABLES
+            for t in (*PROJECTION_TABLES, positions_table)
         ]
 
 
@@ -267,3 +268,29 @@ def test_a_retraction_applies_at_every_as_of_but_not_before_it_was_made(database
     assert stance(known_at=dt.date(2025, 3, 1)) == []  # the day the retraction was made public
     assert stance(at=4) == []
     assert stance(as_of=dt.date(2025, 2, 9), at=3) == []  # before it occurred
+
+
+def test_rebuild_puts_back_what_was_changed_behind_its_back(database: Database) -> None:
+    """Rebuild derives the projections and the `fixed` marks from the log alone, whatever they held."""
+    wipe(database)
+    store, projections = EventStore(database), Projections(database)
+    store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
+    taken = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
+    said = [
+        event(body("StatementMade", f"2025-02-1{n}", party="p1", speaker="S", quote="Q", positions=[taken]))
+        for n in range(3)
+    ]
+    store.append("talks", said)  # positions 3, 4, 5
+    retraction = body("EventRetracted", "2025-03-01", target=str(said[2].id), reason="wrong")
+    store.append("talks", [event(retraction)])
+    expected, rows = projections.read(Axes(), projections.state)[0], projection_rows(database)
+    with database.writer.begin() as conn:
+        p = positions_table
+        conn.execute(p.update().where(p.c.stored).values(fixed=sa.not_(p.c.fixed)))
+        conn.execute(p.delete().where(sa.not_(p.c.stored)))
+        for table in PROJECTION_TABLES:
+            conn.execute(table.delete())
+    store.rebuild_projections()
+    assert projection_rows(database) == rows
+    assert Projections(database).read(Axes(), projections.state)[0] == expected
+    assert [s.event.id for s in expected.positions] == [said[1].id]
