@@ -61,9 +61,9 @@ def _export(_: Settings, args: argparse.Namespace) -> None:
         Path(args.file).write_bytes(content)
 
 
-def _rebuild(_: Settings, __: argparse.Namespace) -> None:
+def _rebuild(_: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    count = _with_store(lambda store: store.rebuild_projections())
+    count = _with_store(lambda store: store.rebuild_projections(stored=args.stored))
     elapsed = time.perf_counter() - started
     print(
         f"rebuilt projections from {count} events in {elapsed:.2f} s ({count / elapsed:,.0f} events/s)",
@@ -130,7 +130,13 @@ def main(argv: list[str] | None = None) -> None:
     exporting = commands.add_parser("export", help="write the log as a file that `import` accepts")
     exporting.add_argument("file", nargs="?", help="output file (default: standard output)")
     exporting.set_defaults(run=_export)
-    commands.add_parser("rebuild", help="recreate every projection from the log").set_defaults(run=_rebuild)
+    rebuilding = commands.add_parser("rebuild", help="recreate every projection from the log")
+    rebuilding.add_argument(
+        "--stored",
+        action="store_true",
+        help="also write every position again as stored, from each event's JSON (slower)",
+    )
+    rebuilding.set_defaults(run=_rebuild)
     commands.add_parser("verify", help="check the log's hash chain").set_defaults(run=_verify)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
     args = parser.parse_args(argv)

@@ -35,7 +35,7 @@ from events.timeaxes import (
     reported_start,
     versions,
 )
-from events.vocabulary import type_name
+from events.vocabulary import EVENT_TYPES, type_name
 from service.bulk import chunks, insert_rows
 from service.tables import PROJECTION_TABLES, events, positions, proj_cells, proj_versions
 
@@ -63,10 +63,11 @@ class Projector:
             self._write(conn, [(group[0], versions(group))], fixed=True)
         self._mark_fixed(conn, sorted(revisit), True)
 
-    def rebuild(self, conn: sa.Connection) -> int:
-        """Recreate every projection from the log; returns the number of events read."""
+    def rebuild(self, conn: sa.Connection, stored: bool = False) -> int:
+        """Recreate every projection from the log, and with ``stored`` every stored position too; returns
+        the number of events read."""
         if not self.is_sqlite:
-            return self._rebuild(conn)
+            return self._rebuild(conn, stored)
         # Projections hold nothing the log beside them does not, so zeroing the pages freed by emptying
         # them (SQLite's secure_delete, on in many builds) is wasted writes; a second sorter thread
         # speeds up the index builds. Both are per connection, so they are put back afterwards.
@@ -74,12 +75,14 @@ class Projector:
         for name, value in REBUILD_PRAGMAS.items():
             conn.exec_driver_sql(f"PRAGMA {name} = {value}")
         try:
-            return self._rebuild(conn)
+            return self._rebuild(conn, stored)
         finally:
             for name, value in saved.items():
                 conn.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
 
-    def _rebuild(self, conn: sa.Connection) -> int:
+    def _rebuild(self, conn: sa.Connection, stored: bool) -> int:
+        if stored:
+            self._restore(conn)
         # The indexes go first, so that emptying the tables does not have to empty them too.
         indexes = [index for table in PROJECTION_TABLES for index in table.indexes]
         for index in indexes:
@@ -153,6 +156,53 @@ class Projector:
                     sa.null(),
                 ).where(plain),
             )
+        )
+
+    def _restore(self, conn: sa.Connection) -> None:
+        """Write every stored position again, unmarked, from the stored events: set-based inside the
+        database for events of the current schemas, by decoding (and upcasting) the others."""
+        indexes = list(positions.indexes)
+        for index in indexes:
+            index.drop(conn)
+        conn.execute(positions.delete().where(positions.c.stored))
+        current = sa.and_(
+            events.c.target.is_(None),
+            sa.tuple_(events.c.type, events.c.schema_version).in_(
+                [(name, cls.schema_version) for name, cls in EVENT_TYPES.items()]
+            ),
+        )
+        conn.execute(
+            sa.text(self._stored_positions_sql(current)), {"forever": FOREVER_POSITION, "end": FOREVER_ISO}
+        )
+        columns = (events.c.position, events.c.type, events.c.schema_version, events.c.data)
+        older = sa.select(*columns).where(events.c.target.is_(None), sa.not_(current))
+        for batch in conn.execute(older, execution_options={"yield_per": 1000}).partitions():
+            self._store(
+                conn, [Logged(r.position, decode_stored(r.data, r.type, r.schema_version)) for r in batch]
+            )
+        for index in indexes:
+            index.create(conn)
+
+    def _stored_positions_sql(self, where: sa.ColumnElement[bool]) -> str:
+        """The stored positions of the events ``where`` selects, unnested from their stored JSON."""
+        dialect = sqlite.dialect() if self.is_sqlite else postgresql.dialect()
+        condition = str(where.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        insert = f"INSERT INTO positions ({', '.join(POSITION_COLUMNS)}) "
+        if self.is_sqlite:
+            return insert + (
+                "SELECT json_extract(p.value, '$.party'), json_extract(p.value, '$.issue'), events.occurred, "
+                "events.position, p.key, events.position, :forever, events.reported, :end, "
+                "json_extract(p.value, '$.stance'), 0, false, true, false "
+                f"FROM events, json_each(events.data, '$.positions') AS p WHERE {condition}"
+            )
+        # json_to_recordset reads the three fields of each position in one pass; ->> would parse the
+        # element again for each field.
+        return insert + (
+            "SELECT p.party, p.issue, events.occurred, events.position, p.idx - 1, events.position, "
+            ":forever, events.reported, :end, p.stance, 0, false, true, false FROM events "
+            "CROSS JOIN LATERAL ROWS FROM (json_to_recordset(events.data::json -> 'positions') "
+            "AS (party text, issue text, stance text)) "
+            f"WITH ORDINALITY AS p(party, issue, stance, idx) WHERE {condition}"
         )
 
     @staticmethod

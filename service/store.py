@@ -409,12 +409,13 @@ class EventStore:
                 previous = row.hash
         return checked, None
 
-    def rebuild_projections(self) -> int:
-        """Recreate every projection from the log, under the append lock; returns events read."""
+    def rebuild_projections(self, stored: bool = False) -> int:
+        """Recreate every projection from the log, and with ``stored`` every stored position too, under
+        the append lock; returns events read."""
         with self._write_lock, self.db.writer.begin() as conn:
             if not self.db.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-            return self.projector.rebuild(conn)
+            return self.projector.rebuild(conn, stored)
 
     # -- reading ---------------------------------------------------------------------------------------
 

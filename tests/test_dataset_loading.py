@@ -85,6 +85,9 @@ def test_the_cli_seeds_imports_and_exports(tmp_path: Path) -> None:
     assert imported.returncode == 0 and "1 new" in imported.stderr
     verified = run("verify")
     assert verified.returncode == 0 and "hash chain intact" in verified.stderr
+    for rebuild in (("rebuild",), ("rebuild", "--stored")):
+        rebuilt = run(*rebuild)
+        assert rebuilt.returncode == 0 and f"from {len(bundled()) + 1} events" in rebuilt.stderr
     (tmp_path / "bad.json").write_text("[{}]")
     refused = run("import", "bad.json")
     assert refused.returncode != 0 and "bad.json" in refused.stderr

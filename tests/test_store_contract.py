@@ -235,8 +235,12 @@ def test_stored_events_of_an_older_schema_are_upcast_on_read(
     found, _ = store.get(new.id)
     assert found.event == new
     # /state shows its position as upcast (it cannot take the shortcut read of the current schema's JSON)
-    projections = Projections(database)
-    state = projections.read(Axes(), projections.state)[0]
-    assert [(s.party, s.issue, s.stance, s.event.id) for s in state.positions] == [
-        ("us", "resource_deal", "supports", new.id)
-    ]
+    # and its stored position, written again from its JSON, is read through the upcaster too
+    for rebuilt in (False, True):
+        if rebuilt:
+            store.rebuild_projections(stored=True)
+        projections = Projections(database)
+        state = projections.read(Axes(), projections.state)[0]
+        assert [(s.party, s.issue, s.stance, s.event.id) for s in state.positions] == [
+            ("us", "resource_deal", "supports", new.id)
+        ]

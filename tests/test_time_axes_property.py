@@ -294,3 +294,27 @@ def test_rebuild_puts_back_what_was_changed_behind_its_back(database: Database) 
     assert projection_rows(database) == rows
     assert Projections(database).read(Axes(), projections.state)[0] == expected
     assert [s.event.id for s in expected.positions] == [said[1].id]
+
+
+def test_rebuild_with_stored_writes_the_stored_positions_again(database: Database) -> None:
+    """A plain rebuild leaves each stored position as it was written with its event; ``stored=True``
+    writes every one again from the stored events."""
+    wipe(database)
+    store, projections = EventStore(database), Projections(database)
+    store.append("v", [event(e) for e in (party("p1"), party("p2"), issue("i1"))])
+    taken = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
+    other = taken | {"party": "p2", "stance": "opposes"}
+    said = event(
+        body("StatementMade", "2025-02-10", party="p1", speaker="S", quote="Q", positions=[taken, other])
+    )
+    store.append("talks", [said])
+    expected, rows = projections.read(Axes(), projections.state)[0], projection_rows(database)
+    p = positions_table
+    with database.writer.begin() as conn:
+        conn.execute(p.update().where(p.c.idx == 0).values(stance="neutral"))
+        conn.execute(p.delete().where(p.c.idx == 1))
+    store.rebuild_projections()
+    assert projection_rows(database) != rows
+    store.rebuild_projections(stored=True)
+    assert projection_rows(database) == rows
+    assert Projections(database).read(Axes(), projections.state)[0] == expected
