@@ -134,7 +134,8 @@ class Projector:
         self._insert_cells(conn, cells | self._stored_cells(conn))
         for index in indexes:
             index.create(conn)
-        return conn.scalar(sa.select(sa.func.count()).select_from(events)) or 0
+        # positions are gapless from 1: the last is the number of events
+        return conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
 
     @staticmethod
     def _insert_plain_versions(conn: sa.Connection, plain: sa.ColumnElement[bool]) -> None:
