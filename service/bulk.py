@@ -3,7 +3,11 @@ to fit an ``IN`` list."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import sqlalchemy as sa
+
+K = TypeVar("K", int, str)
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
@@ -22,7 +26,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: list[str], rows: 
             copy.write_row(row)
 
 
-def chunks(keys: set[int], size: int = 5000) -> list[list[int]]:
+def chunks(keys: set[K], size: int = 5000) -> list[list[K]]:
     """``keys`` in sorted chunks small enough for one ``IN`` list on every database."""
     ordered = sorted(keys)
     return [ordered[start : start + size] for start in range(0, len(ordered), size)]
