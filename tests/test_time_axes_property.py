@@ -287,7 +287,7 @@ def test_rebuild_puts_back_what_was_changed_behind_its_back(database: Database) 
     with database.writer.begin() as conn:
         p = positions_table
         conn.execute(p.update().where(p.c.stored).values(fixed=sa.not_(p.c.fixed)))
-        conn.execute(p.delete().where(sa.not_(p.c.stored)))
+        conn.execute(p.update().where(sa.not_(p.c.stored)).values(stance="unclear"))
         for table in PROJECTION_TABLES:
             conn.execute(table.delete())
     store.rebuild_projections()
