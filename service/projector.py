@@ -61,7 +61,7 @@ class Projector:
             conn.execute(proj_versions.delete().where(proj_versions.c.seq == root))
             group = self._group(conn, root)
             self._write(conn, [(group[0], versions(group))], fixed=True)
-        self._mark_fixed(conn, sorted(revisit), True)
+        self._mark_fixed(conn, revisit, True)
 
     def rebuild(self, conn: sa.Connection, stored: bool = False) -> int:
         """Recreate every projection from the log, and with ``stored`` every stored position too; returns
@@ -108,8 +108,8 @@ class Projector:
             else:
                 forms.setdefault(tuple(row)[1:], []).append(row.id)
         fixed = self._named_roots(conn)
-        self._mark_fixed(conn, sorted(marked - fixed), False)
-        self._mark_fixed(conn, sorted(fixed - marked), True)
+        self._mark_fixed(conn, marked - fixed, False)
+        self._mark_fixed(conn, fixed - marked, True)
         plain = sa.and_(
             events.c.target.is_(None), *([events.c.position.not_in(sorted(fixed))] if fixed else [])
         )
@@ -252,7 +252,8 @@ class Projector:
         return {position for chunk in chunks(roots) for position in conn.scalars(found, {"ids": chunk})}
 
     def _groups(self, conn: sa.Connection, roots: set[int]) -> list[list[Logged]]:
-        """Each event at ``roots`` with every retraction and correction that reaches it (one query)."""
+        """Each event at ``roots`` with every retraction and correction that reaches it: the fixes through
+        their index, the events they reach by position."""
         if not roots:
             return []
         columns = (events.c.position, events.c.type, events.c.schema_version, events.c.data)
@@ -342,10 +343,10 @@ class Projector:
         return version_rows, position_rows, cells
 
     @staticmethod
-    def _mark_fixed(conn: sa.Connection, seqs: list[int], fixed: bool) -> None:
+    def _mark_fixed(conn: sa.Connection, seqs: set[int], fixed: bool) -> None:
         """Mark the stored positions of the events at ``seqs`` as reached by a fix (``fixed``), or not."""
-        for chunk in chunks(set(seqs)):
-            p = positions
+        p = positions
+        for chunk in chunks(seqs):
             conn.execute(p.update().where(p.c.seq.in_(chunk), p.c.stored).values(fixed=fixed))
 
     def _insert_cells(self, conn: sa.Connection, cells: set[tuple[str, str]]) -> None:
