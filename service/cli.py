@@ -72,12 +72,18 @@ def _rebuild(_: Settings, args: argparse.Namespace) -> None:
 
 
 def _verify(_: Settings, __: argparse.Namespace) -> None:
-    checked, broken = _with_store(lambda store: store.verify())
+    checked, broken, differs = _with_store(lambda store: (*store.verify(), store.verify_positions()[1]))
     if broken is not None:
         sys.exit(
             f"error: the log fails its hash chain at position {broken}: it was changed behind the service"
         )
-    print(f"log verified: {checked} events, hash chain intact", file=sys.stderr)
+    if differs is not None:
+        sys.exit(
+            f"error: the stored positions of the event at position {differs} differ from what the event "
+            "says: they were changed behind the service (`python -m service rebuild --stored` writes them "
+            "again from the log)"
+        )
+    print(f"log verified: {checked} events, hash chain intact, stored positions match", file=sys.stderr)
 
 
 def _local_token(settings: Settings) -> str:
@@ -137,7 +143,9 @@ def main(argv: list[str] | None = None) -> None:
         help="also write every position again as stored, from each event's JSON (slower)",
     )
     rebuilding.set_defaults(run=_rebuild)
-    commands.add_parser("verify", help="check the log's hash chain").set_defaults(run=_verify)
+    commands.add_parser(
+        "verify", help="check the log's hash chain, and the positions stored with each event"
+    ).set_defaults(run=_verify)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
     args = parser.parse_args(argv)
     try:

@@ -227,16 +227,8 @@ class Projector:
 
     @staticmethod
     def _store(conn: sa.Connection, appended: Sequence[Logged]) -> None:
-        """Write the positions of events just appended, as stored: they count from the event's log
-        position and reported date on, until a fix reaches the event."""
-        rows = [
-            (p.party, p.issue, logged.event.occurred.start.isoformat(), logged.position, idx)
-            + (logged.position, FOREVER_POSITION, reported_start(logged.event).isoformat(), FOREVER_ISO)
-            + (p.stance, 0, False, True, False)
-            for logged in appended
-            for idx, p in enumerate(logged.event.positions)
-        ]
-        insert_rows(conn, positions, POSITION_COLUMNS, rows)
+        """Write the positions of events just appended, as stored."""
+        insert_rows(conn, positions, POSITION_COLUMNS, stored_rows(appended))
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -355,6 +347,18 @@ class Projector:
             conn.execute(
                 insert.on_conflict_do_nothing(), [{"party": p, "issue": i} for p, i in sorted(cells)]
             )
+
+
+def stored_rows(appended: Sequence[Logged]) -> list[tuple]:
+    """The ``positions`` rows (``POSITION_COLUMNS``) of events as stored, unmarked: they count from the
+    event's log position and reported date on, until a fix reaches the event."""
+    return [
+        (p.party, p.issue, logged.event.occurred.start.isoformat(), logged.position, idx)
+        + (logged.position, FOREVER_POSITION, reported_start(logged.event).isoformat(), FOREVER_ISO)
+        + (p.stance, 0, False, True, False)
+        for logged in appended
+        for idx, p in enumerate(logged.event.positions)
+    ]
 
 
 def _metas(*columns: sa.ColumnElement) -> sa.Select:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -84,10 +85,17 @@ def test_the_cli_seeds_imports_and_exports(tmp_path: Path) -> None:
     imported = run("import", str(extra))
     assert imported.returncode == 0 and "1 new" in imported.stderr
     verified = run("verify")
-    assert verified.returncode == 0 and "hash chain intact" in verified.stderr
+    assert verified.returncode == 0 and "hash chain intact, stored positions match" in verified.stderr
+    with sqlite3.connect(tmp_path / "data" / "timeline.db") as db:
+        (seq,) = db.execute("SELECT max(seq) FROM positions WHERE stored AND stance <> 'neutral'").fetchone()
+        db.execute("UPDATE positions SET stance = 'neutral' WHERE stored AND seq = ?", (seq,))
+    refused = run("verify")
+    assert refused.returncode != 0 and f"event at position {seq} differ" in refused.stderr
+    assert "rebuild --stored" in refused.stderr
     for rebuild in (("rebuild",), ("rebuild", "--stored")):
         rebuilt = run(*rebuild)
         assert rebuilt.returncode == 0 and f"from {len(bundled()) + 1} events" in rebuilt.stderr
+    assert run("verify").returncode == 0
     (tmp_path / "bad.json").write_text("[{}]")
     refused = run("import", "bad.json")
     assert refused.returncode != 0 and "bad.json" in refused.stderr

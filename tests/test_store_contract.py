@@ -9,10 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from events import codec
+from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
 from service.projections import Axes, Projections
 from service.store import EventStore, chain_hash
 from service.tables import events as events_table
+from service.tables import positions as positions_table
 from tests.factories import body, event, events, issue, party, statement
 
 
@@ -206,6 +208,57 @@ def test_verify_detects_an_edit_behind_the_services_back(store: EventStore, data
     assert store.verify() == (5, 5)
 
 
+def test_verify_positions_detects_stored_positions_changed_behind_the_services_back(
+    store: EventStore, database
+) -> None:
+    """Each stored position must be what its event says: rebuild trusts them, so verify checks them."""
+    seed_vocabulary(store)
+    taken = {"party": "us", "issue": "resource_deal", "stance": "supports", "summary": "s"}
+    other = taken | {"party": "russia", "stance": "opposes"}
+    said = events(*(statement("us", positions=[taken, other]) for _ in range(3)))
+    store.append("talks", said)  # positions 5, 6, 7: two stored positions each
+    retraction = body("EventRetracted", "2025-03-01", target=str(said[1].id), reason="wrong")
+    store.append("talks", events(retraction))  # position 8: marks 6 fixed, writes the rows of its forms
+    # small chunks, so that the events and their rows are compared across chunk boundaries too
+    assert store.verify_positions(step=3) == (8, None)
+    p = positions_table
+    changes = {
+        "a changed stance": (7, p.update().where(p.c.seq == 7, p.c.idx == 1).values(stance="neutral")),
+        "a deleted row": (5, p.delete().where(p.c.seq == 5, p.c.idx == 0)),
+        "a row no event took": (
+            8,
+            p.insert().values(
+                party="us",
+                issue="resource_deal",
+                occurred="2025-03-01",
+                seq=8,
+                idx=0,
+                pos_from=8,
+                pos_to=FOREVER_POSITION,
+                known_from="2025-03-01",
+                known_to=FOREVER_DATE.isoformat(),
+                stance="supports",
+                vn=0,
+                corrected=False,
+                stored=True,
+                fixed=False,
+            ),
+        ),
+        "a changed date": (6, p.update().where(p.c.seq == 6, p.c.stored).values(occurred="2025-01-01")),
+    }
+    for what, (seq, change) in changes.items():
+        with database.writer.begin() as conn:
+            conn.execute(change)
+        assert store.verify_positions(step=3) == (8, seq), what
+        assert store.verify() == (8, None)  # the log itself is intact
+        store.rebuild_projections(stored=True)
+        assert store.verify_positions(step=3) == (8, None), what
+    # the marks and the forms' rows are projections, which a plain rebuild puts back: not checked here
+    with database.writer.begin() as conn:
+        conn.execute(p.update().values(fixed=sa.not_(p.c.fixed)))
+    assert store.verify_positions() == (8, None)
+
+
 def test_stored_events_of_an_older_schema_are_upcast_on_read(
     store: EventStore, database, monkeypatch
 ) -> None:
@@ -237,6 +290,7 @@ def test_stored_events_of_an_older_schema_are_upcast_on_read(
     # /state shows its position as upcast (it cannot take the shortcut read of the current schema's JSON)
     # and its stored position, written again from its JSON, is read through the upcaster too
     for rebuilt in (False, True):
+        assert store.verify_positions() == (5, None)  # its stored positions are what it says, upcast
         if rebuilt:
             store.rebuild_projections(stored=True)
         projections = Projections(database)
