@@ -1,20 +1,22 @@
 """As-of reads must not replay the log: their cost must stay flat as the log grows.
 
-For each backend and log size this script creates a fresh database, migrates it, loads a synthetic log
+For each backend this script creates a fresh database per log size, migrates it, loads a synthetic log
 (``bench/generate.py``) through the real write path (``EventStore.append_batches``, batches of up to 1,000
-events grouped by stream), starts a real server process (``python -m service serve``) and measures, with one
-keep-alive HTTP client, the latency of
+events grouped by stream), starts a real server process (``python -m service serve``) on each, and
+measures, with one keep-alive HTTP client per server, the latency of
 
 - ``GET /state?as_of=D``
 - ``GET /issues/{issue}?as_of=D``
 - ``GET /parties/{party}/history?limit=100&as_of=D``
 
-for random dates D over the two years of the log and random issues and parties. Then it stops the server,
-runs ``python -m service rebuild`` and reports its rate. At the end it prints p50/p99 per endpoint, the
-ratio of p50 at the largest size to p50 at the smallest, load and rebuild rates, and the machine.
+for random dates D over the two years of the log and random issues and parties. The sizes are measured in
+turns (``--rounds``), each asked the same requests, so that a ratio between sizes is not a ratio between
+two moments of a noisy machine. Then it stops the servers, runs ``python -m service rebuild`` on each
+database and reports its rate. At the end it prints p50/p99 per endpoint, the ratio of p50 at the largest
+size to p50 at the smallest (and its range over the rounds), load and rebuild rates, and the machine.
 
     python bench/projections.py [--sizes 10000,100000,1000000] [--backends sqlite,postgresql]
-                                [--requests 200] [--warmup 20] [--seed 2025]
+                                [--requests 200] [--rounds 10] [--warmup 20] [--seed 2025]
 
 SQLite databases live in a temporary directory; PostgreSQL databases (``timeline_bench_<random>``) are
 created on the server named by ``--postgres-url`` (default: ``TIMELINE_BENCH_POSTGRES_URL``, then
@@ -44,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -187,28 +189,33 @@ def service_env(url: str, **extra: str) -> dict[str, str]:
 @contextmanager
 def running_server(
     url: str, workdir: Path, cache_entries: int | None = None, timeout: float = 60
-) -> Iterator[str]:
-    """Start ``python -m service serve`` (as the tests do); yield its base URL once ``/health`` answers."""
+) -> Iterator[tuple[str, int]]:
+    """Start ``python -m service serve`` (as the tests do) in ``workdir``; yield its base URL and process id
+    once ``/health`` answers."""
     env = {"TIMELINE_DATABASE_URL": url, "TIMELINE_WRITE_TOKENS": TOKEN, "TIMELINE_PORT": str(free_port())}
     if cache_entries is not None:
         env["TIMELINE_CACHE_ENTRIES"] = str(cache_entries)
-    with serving(env, workdir, timeout) as (base, _):
-        yield base
+    workdir.mkdir(parents=True, exist_ok=True)
+    with serving(env, workdir, timeout) as (base, process):
+        yield base, process.pid
 
 
-def major_faults() -> int | None:
-    """Pages the machine has had to read from disk so far (Linux), or None where it does not say.
+def major_faults(pid: int) -> int | None:
+    """Pages the process ``pid`` and its children (the server's workers) have had to read from disk so far
+    (Linux), or None where the system does not say.
 
     Reads that miss the operating system's file cache cost a disk read each. On a machine that hands idle
     memory back to its host, as this one does, part of a large database leaves the cache between requests,
     and its answers slow down for that rather than for anything the service does; this shows how much."""
     try:
-        for line in Path("/proc/vmstat").read_text().splitlines():
-            if line.startswith("pgmajfault "):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        faults = int(stat.rsplit(")", 1)[1].split()[9])  # majflt, the 12th field
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                faults += major_faults(int(child)) or 0
+        return faults
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def random_date(rng: random.Random) -> str:
@@ -240,40 +247,61 @@ class KeepAlive:
         self.connection.close()
 
 
-def measure(base: str, requests: int, warmup: int, seed: int) -> dict[str, dict[str, float]]:
-    """Latency of each endpoint in ms over ``requests`` requests each (interleaved), after a warm-up."""
+def measure(
+    bases: dict[int, str], rounds: int, requests: int, warmup: int, seed: int
+) -> dict[int, dict[str, Any]]:
+    """Latency in ms of each endpoint of the servers in ``bases`` (by log size), after a warm-up.
+
+    The sizes are measured in turns, each round asking every server the same random requests (the order of
+    the servers reversed every other round), so that whatever the machine does over the minutes of a run
+    falls on all sizes alike, and the ratio between sizes compares like with like."""
     rng = random.Random(f"{seed}:requests")
-    timings: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+    timings = {size: {name: [] for name in ENDPOINTS} for size in bases}
+    per_round = {size: {name: [] for name in ENDPOINTS} for size in bases}
     sizes: dict[str, list[int]] = {name: [] for name in ENDPOINTS}
-    client = KeepAlive(base)
+    clients = {size: KeepAlive(base) for size, base in bases.items()}
+    order = list(bases)
     try:
-        for _ in range(warmup):
-            for name in ENDPOINTS:
-                path = REQUESTS[name](rng)
-                status, body = client.get(path)
-                if status != 200:
-                    raise RuntimeError(f"GET {path}: {status} {body[:500]!r}")
-        for _ in range(requests):
-            for name in ENDPOINTS:
-                path = REQUESTS[name](rng)
-                started = time.perf_counter()
-                status, body = client.get(path)
-                elapsed = time.perf_counter() - started
-                if status != 200:
-                    raise RuntimeError(f"GET {path}: {status} {body[:500]!r}")
-                timings[name].append(elapsed * 1000)
-                sizes[name].append(len(body))
+        for size in order:
+            for _ in range(warmup):
+                for name in ENDPOINTS:
+                    get(clients[size], REQUESTS[name](rng))
+        per = max(1, requests // rounds)
+        for turn in range(rounds):
+            paths = [(name, REQUESTS[name](rng)) for _ in range(per) for name in ENDPOINTS]
+            for size in order if turn % 2 == 0 else reversed(order):
+                measured = {name: [] for name in ENDPOINTS}
+                for name, path in paths:
+                    started = time.perf_counter()
+                    body = get(clients[size], path)
+                    measured[name].append((time.perf_counter() - started) * 1000)
+                    sizes[name].append(len(body))
+                for name, values in measured.items():
+                    timings[size][name] += values
+                    per_round[size][name].append(statistics.median(values))
     finally:
-        client.close()
+        for client in clients.values():
+            client.close()
     return {
-        name: {
-            "p50": statistics.median(values),
-            "p99": percentile(values, 99),
-            "max": max(values),
-            "kib": statistics.mean(sizes[name]) / 1024,
+        size: {
+            name: {
+                "p50": statistics.median(values),
+                "p99": percentile(values, 99),
+                "max": max(values),
+                "kib": statistics.mean(sizes[name]) / 1024,
+                "rounds": per_round[size][name],
+            }
+            for name, values in timings[size].items()
         }
-        for name, values in timings.items()
+        for size in bases
     }
+
+
+def get(client: KeepAlive, path: str) -> bytes:
+    status, body = client.get(path)
+    if status != 200:
+        raise RuntimeError(f"GET {path}: {status} {body[:500]!r}")
+    return body
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -343,48 +371,65 @@ def commit() -> str:
     return head + ("+" if dirty else "")
 
 
-def run_one(backend: str, size: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    print(f"== {backend}, {size:,} events", file=sys.stderr)
-    with fresh_database(backend, workdir, args.postgres_url) as url:
-        loaded = load(url, size, args.seed)
-        result: dict[str, Any] = {
-            "backend": backend,
-            "size": size,
-            "version": server_version(backend, url),
-            "load": size / loaded["append_s"],
-            "load_wall": size / loaded["wall_s"],
-            "mib": database_bytes(url) / 2**20,
-        }
-        print(
-            f"   load: {result['load']:,.0f} events/s appending "
-            f"({result['load_wall']:,.0f}/s with generation), database {result['mib']:,.0f} MiB",
-            file=sys.stderr,
-        )
-        if backend == "postgresql" and args.analyze:
-            analyze(url)
-        with running_server(url, workdir, args.cache_entries) as base:
-            faults = major_faults()
-            result["latency"] = measure(base, args.requests, args.warmup, args.seed)
-            if faults is not None:
-                asked = (args.requests + args.warmup) * len(ENDPOINTS)
-                result["faults"] = (major_faults() - faults) / asked
-        for name, figures in result["latency"].items():
+def run_backend(
+    backend: str, sizes: list[int], args: argparse.Namespace, workdir: Path
+) -> list[dict[str, Any]]:
+    """Load a log of each size, measure all sizes in turns (see ``measure``), then rebuild each."""
+    results: dict[int, dict[str, Any]] = {}
+    with ExitStack() as stack:
+        urls, bases, pids = {}, {}, {}
+        for size in sizes:
+            print(f"== {backend}, {size:,} events", file=sys.stderr)
+            place = workdir / f"{backend}-{size}"
+            place.mkdir()
+            url = urls[size] = stack.enter_context(fresh_database(backend, place, args.postgres_url))
+            loaded = load(url, size, args.seed)
+            results[size] = {
+                "backend": backend,
+                "size": size,
+                "version": server_version(backend, url),
+                "load": size / loaded["append_s"],
+                "load_wall": size / loaded["wall_s"],
+                "mib": database_bytes(url) / 2**20,
+            }
             print(
-                f"   {name:8} p50 {figures['p50']:7.2f} ms  p99 {figures['p99']:7.2f} ms  "
-                f"({figures['kib']:.0f} KiB)",
+                f"   load: {results[size]['load']:,.0f} events/s appending "
+                f"({results[size]['load_wall']:,.0f}/s with generation), "
+                f"database {results[size]['mib']:,.0f} MiB",
                 file=sys.stderr,
             )
-        if "faults" in result:
-            print(f"   {result['faults']:.2f} pages read from disk per request", file=sys.stderr)
+            if backend == "postgresql" and args.analyze:
+                analyze(url)
+        with ExitStack() as servers:
+            for size in sizes:
+                bases[size], pids[size] = servers.enter_context(
+                    running_server(urls[size], workdir / f"{backend}-{size}", args.cache_entries)
+                )
+            print(f"   measuring {', '.join(f'{size:,}' for size in sizes)} in turns", file=sys.stderr)
+            faults = {size: major_faults(pid) for size, pid in pids.items()}
+            latency = measure(bases, args.rounds, args.requests, args.warmup, args.seed)
+            for size, pid in pids.items():
+                results[size]["latency"] = latency[size]
+                after = major_faults(pid)
+                if faults[size] is not None and after is not None:
+                    asked = (args.requests // args.rounds * args.rounds + args.warmup) * len(ENDPOINTS)
+                    results[size]["faults"] = (after - faults[size]) / asked
+        for size in sizes:
+            for name, figures in results[size]["latency"].items():
+                print(
+                    f"   {size:>9,} {name:8} p50 {figures['p50']:7.2f} ms  p99 {figures['p99']:7.2f} ms  "
+                    f"({figures['kib']:.0f} KiB)",
+                    file=sys.stderr,
+                )
         if args.rebuild:
-            result["rebuild"] = rebuild(url, workdir)
-            r = result["rebuild"]
-            print(
-                f"   rebuild: {r['events'] / r['seconds']:,.0f} events/s ({r['seconds']:.1f} s, "
-                f"peak {r['max_rss_mib']:,.0f} MiB)",
-                file=sys.stderr,
-            )
-    return result
+            for size in sizes:
+                rebuilt = results[size]["rebuild"] = rebuild(urls[size], workdir / f"{backend}-{size}")
+                print(
+                    f"   {size:>9,} rebuild: {rebuilt['events'] / rebuilt['seconds']:,.0f} events/s "
+                    f"({rebuilt['seconds']:.1f} s, peak {rebuilt['max_rss_mib']:,.0f} MiB)",
+                    file=sys.stderr,
+                )
+    return [results[size] for size in sizes]
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, commits: tuple[str, str]) -> None:
@@ -396,7 +441,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, commits: tup
     else:
         print(f"code: commit {commits[0]} at the start, {commits[1]} at the end: figures mix code versions")
     print(
-        f"{args.requests} requests per endpoint after {args.warmup} warm-up rounds, one keep-alive client, "
+        f"{args.requests} requests per endpoint in {args.rounds} rounds (the sizes in turns, asked the same) "
+        f"after {args.warmup} warm-up rounds, one keep-alive client per server, "
         f"random as_of over {day(0)}..{day(DAYS - 1)}; seed {args.seed}"
     )
     if args.cache_entries is not None:
@@ -447,10 +493,17 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, commits: tup
             for name in ENDPOINTS:
                 ratio = large["latency"][name]["p50"] / small["latency"][name]["p50"]
                 ratio99 = large["latency"][name]["p99"] / small["latency"][name]["p99"]
+                turns = sorted(
+                    a / b
+                    for a, b in zip(
+                        large["latency"][name]["rounds"], small["latency"][name]["rounds"], strict=True
+                    )
+                )
                 ok = ratio <= TARGET_RATIO
                 print(
                     f"{backend:<11}{name:<9} p50 ratio {large['size']:,}/{small['size']:,} = {ratio:.2f}"
-                    f" (p99 ratio {ratio99:.2f})  target <= {TARGET_RATIO}: {'ok' if ok else 'MISSED'}"
+                    f" (p99 ratio {ratio99:.2f}; round by round {turns[0]:.2f} to {turns[-1]:.2f})"
+                    f"  target <= {TARGET_RATIO}: {'ok' if ok else 'MISSED'}"
                 )
                 checks.append(ok)
         if large["size"] >= 1_000_000:
@@ -482,6 +535,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per endpoint")
     parser.add_argument("--warmup", type=int, default=20, help="warm-up requests per endpoint")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="turns the sizes take, each with its share of the requests"
+    )
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--postgres-url", default=default_postgres_url(), help="where to create databases")
     parser.add_argument("--no-rebuild", dest="rebuild", action="store_false", help="skip the rebuild")
@@ -511,8 +567,7 @@ def main(argv: list[str] | None = None) -> None:
     started_at = commit()
     try:
         for backend in backends:
-            for size in sizes:
-                results.append(run_one(backend, size, args, workdir))
+            results += run_backend(backend, sizes, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if results:
