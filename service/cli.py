@@ -72,11 +72,15 @@ def _rebuild(_: Settings, args: argparse.Namespace) -> None:
 
 
 def _verify(_: Settings, __: argparse.Namespace) -> None:
-    checked, broken, differs = _with_store(lambda store: (*store.verify(), store.verify_positions()[1]))
-    if broken is not None:
-        sys.exit(
-            f"error: the log fails its hash chain at position {broken}: it was changed behind the service"
-        )
+    def check(store):
+        checked, broken = store.verify()
+        if broken is not None:
+            sys.exit(
+                f"error: the log fails its hash chain at position {broken}: it was changed behind the service"
+            )
+        return checked, store.verify_positions()[1]
+
+    checked, differs = _with_store(check)
     if differs is not None:
         sys.exit(
             f"error: the stored positions of the event at position {differs} differ from what the event "

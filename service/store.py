@@ -56,14 +56,15 @@ class _New(NamedTuple):
     version: int
 
 
-_SEQ = POSITION_COLUMNS.index("seq")
+_SEQ, _FIXED = POSITION_COLUMNS.index("seq"), POSITION_COLUMNS.index("fixed")
 
 
-def _by_event(rows) -> dict[int, list[tuple]]:
-    """Position rows (their columns in ``POSITION_COLUMNS`` order) by the log position of their event."""
+def _unmarked_by_event(rows) -> dict[int, list[tuple]]:
+    """Position rows (their columns in ``POSITION_COLUMNS`` order) without their ``fixed`` mark, by the
+    log position of their event."""
     grouped: dict[int, list[tuple]] = {}
     for row in rows:
-        grouped.setdefault(row[_SEQ], []).append(row)
+        grouped.setdefault(row[_SEQ], []).append(tuple(row[:_FIXED]) + tuple(row[_FIXED + 1 :]))
     return grouped
 
 
@@ -426,7 +427,6 @@ class EventStore:
         service's back. Returns (events checked, the position of the first event whose stored positions
         differ from what it says, or None). The ``fixed`` marks are projections, and are not checked."""
         p = positions
-        checked = [p.c[name] for name in POSITION_COLUMNS if name != "fixed"]
         columns = (events.c.position, events.c.type, events.c.schema_version, events.c.data)
         with self.db.reader.connect() as conn:
             head = read_head(conn)
@@ -437,13 +437,13 @@ class EventStore:
                 rows = conn.execute(sa.select(*columns).where(events.c.position.between(low, high)))
                 logged = [Logged(r.position, decode_stored(r.data, r.type, r.schema_version)) for r in rows]
                 stored = [g for g in logged if not is_meta(g.event)]
-                expected = _by_event(row[:-1] for row in stored_rows(stored))
+                expected = _unmarked_by_event(stored_rows(stored))
                 held = conn.execute(
-                    sa.select(*checked)
+                    sa.select(*(p.c[name] for name in POSITION_COLUMNS))
                     .where(p.c.stored, p.c.seq.between(low, high))
                     .order_by(p.c.seq, p.c.idx)
                 )
-                found = _by_event(tuple(row) for row in held)
+                found = _unmarked_by_event(held)
                 for seq in sorted(expected.keys() | found.keys()):
                     if expected.get(seq) != found.get(seq):
                         return head, seq
