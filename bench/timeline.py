@@ -90,7 +90,7 @@ def main() -> None:
                     load(url, size, args.seed)
                     if backend == "postgresql":
                         analyze(url)
-                    with running_server(url, workdir) as base:
+                    with running_server(url, workdir) as (base, _):
                         rows.append((backend, size, measure(base, args.requests)))
     print(f"\ntimeline pages, {time.strftime('%Y-%m-%d')}, {machine()}, {args.requests} requests each\n")
     print(f"{'backend':<11}{'events':>10}  {'page':<11}{'p50 ms':>9}{'p99 ms':>9}{'last/first p50':>16}")
