@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from events.codec import decode_stored, decoder
+from events.codec import current_version, decode_stored, decoder, encode
+from events.folds import stand
+from events.stand_json import stand_json
 from events.timeaxes import Effective
 from events.vocabulary import AnyEvent, Event
 from service.bulk import chunks
@@ -133,3 +135,14 @@ def effective_of(row: sa.Row) -> Effective:
         else decode_stored(row.data, row.type, row.schema_version)
     )
     return Effective(row.seq, event, row.retracted, row.corrected)
+
+
+def stand_json_of(row, forms: FormCache | None = None) -> bytes:
+    """The JSON of the Stand a position row shows, from the columns of its form (``FORM_COLUMNS``, with
+    ``idx``). An uncorrected form stored by the current schema is its stored event, read for the position
+    without decoding the whole event (:mod:`events.stand_json`); the others are decoded as forms (kept in
+    ``forms`` where given)."""
+    if not row.corrected and row.schema_version == current_version(row.type):
+        return stand_json(row.data, row.seq, row.idx)
+    form = forms.of_row(row) if forms is not None else effective_of(row)
+    return encode(stand(form, form.event.positions[row.idx]))

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import msgspec
 import sqlalchemy as sa
 
-from events.codec import current_version, decoder, encode
+from events.codec import decoder, encode
 from events.folds import (
     Change,
     IssueInfo,
@@ -23,11 +23,11 @@ from events.folds import (
     State,
     stand,
 )
-from events.stand_json import stand_json
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
+from service import daily_stands
 from service.caches import Kept
 from service.database import Database
-from service.forms import DEFAULT_CAPACITY, FormCache
+from service.forms import DEFAULT_CAPACITY, FormCache, stand_json_of
 from service.store import read_head
 from service.structure import ENTRY_LISTS, StructureMirror
 from service.tables import definitions, events, positions, proj_cells, proj_versions
@@ -156,7 +156,12 @@ class Projections:
         answer encodes only what it has not seen before."""
         lists = self._structure(conn, axes)
         encoded = {kind: [entry.json for entry in entries] for kind, entries in lists.items()}
-        return encode(State(positions=self._stands_json(conn, axes), **encoded))
+        stands = None
+        if axes.known_at == _LAST_QUERYABLE_DAY:  # as known now: the column of the day, if it holds at `at`
+            stands = daily_stands.read(conn, _valid_until(axes), axes.at)
+        if stands is None:
+            stands = self._stands_json(conn, axes)
+        return encode(State(positions=stands, **encoded))
 
     def state(self, conn: sa.Connection, axes: Axes) -> State:
         return _state.decode(self.state_json(conn, axes))
@@ -263,16 +268,10 @@ class Projections:
         stands = []
         kept = self._encoded.get
         for row in self._latest(conn, axes):
-            seq, _, pos_from, known_from, corrected, idx, _, _, data, type_name, schema_version = row
-            key = (seq, pos_from, known_from, idx)
+            key = (row.seq, row.pos_from, row.known_from, row.idx)
             encoded = kept(key)
             if encoded is None:
-                if not corrected and schema_version == current_version(type_name):
-                    rendered = stand_json(data, seq, idx)
-                else:
-                    form = self.forms.of_row(row)
-                    rendered = encode(stand(form, form.event.positions[idx]))
-                encoded = self._encoded.keep(key, msgspec.Raw(rendered))
+                encoded = self._encoded.keep(key, msgspec.Raw(stand_json_of(row, self.forms)))
             stands.append(encoded)
         return stands
 

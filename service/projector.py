@@ -6,8 +6,9 @@ on) and as its versions (events.timeaxes.versions): the forms it takes over rect
 knowledge date), numbered 0, 1, ... per event. An event no retraction or correction names has one
 version, open on both axes. A retraction or correction marks the stored positions of the event it names
 (directly or through another retraction) as ``fixed``, and rewrites that event's versions, with the
-positions of each form. Because this happens inside the append transaction, projections always reflect
-exactly the log they sit beside, and an answer's log position is exact.
+positions of each form. Then every cell's stand as of each day (service.daily_stands) is brought up to
+date from the days whose positions changed. Because this happens inside the append transaction,
+projections always reflect exactly the log they sit beside, and an answer's log position is exact.
 
 ``rebuild`` recreates the projections from the log: the one version of each event no fix reaches in bulk
 from the stored columns, with the indexes dropped during the load; the versions and forms of the events
@@ -37,31 +38,47 @@ from events.timeaxes import (
 )
 from events.vocabulary import EVENT_TYPES, type_name
 from service.bulk import chunks, insert_rows
-from service.tables import PROJECTION_TABLES, events, positions, proj_cells, proj_versions
+from service.daily_stands import DailyStands
+from service.tables import events, positions, proj_cells, proj_days, proj_versions
 
 FOREVER_ISO = FOREVER_DATE.isoformat()
 VERSION_COLUMNS = [c.name for c in proj_versions.c]
 POSITION_COLUMNS = [c.name for c in positions.c if c.name != "id"]
+# What a rebuild empties and fills again; the daily stands it compares with what they should hold instead
+# (see DailyStands.rebuild), and of `positions` it rewrites only the forms of fixed events.
+EMPTIED = (proj_versions, proj_cells, proj_days)
 REBUILD_PRAGMAS = {"secure_delete": 0, "threads": 2}  # SQLite, while rebuilding: see Projector.rebuild
 
 
 class Projector:
     def __init__(self, is_sqlite: bool) -> None:
         self.is_sqlite = is_sqlite
+        self.daily = DailyStands(is_sqlite)
 
     def apply(self, conn: sa.Connection, appended: Sequence[Logged]) -> None:
         """Project events just appended (in position order) inside the append transaction."""
-        self._store(conn, [logged for logged in appended if not is_meta(logged.event)])
+        stored = stored_rows([logged for logged in appended if not is_meta(logged.event)])
+        insert_rows(conn, positions, POSITION_COLUMNS, stored)
+        touched = {row[:3] for row in stored}  # party, issue, occurred
         in_batch = {str(logged.event.id): logged for logged in appended}
         revisit = {self._root(conn, g.event.target, in_batch) for g in appended if is_meta(g.event)}
         plain = [g for g in appended if not is_meta(g.event) and g.position not in revisit]
         self._write(conn, [(logged, [_single(logged)]) for logged in plain], fixed=False)
         for root in sorted(revisit):
+            touched |= self._days_of(conn, root)
             conn.execute(positions.delete().where(positions.c.seq == root, sa.not_(positions.c.stored)))
             conn.execute(proj_versions.delete().where(proj_versions.c.seq == root))
             group = self._group(conn, root)
             self._write(conn, [(group[0], versions(group))], fixed=True)
+            touched |= self._days_of(conn, root)
         self._mark_fixed(conn, revisit, True)
+        self.daily.refresh(conn, touched, appended[-1].position)
+
+    @staticmethod
+    def _days_of(conn: sa.Connection, seq: int) -> set[tuple[str, str, str]]:
+        """The cells, and the days, of every position row of the event at ``seq``."""
+        p = positions
+        return set(conn.execute(sa.select(p.c.party, p.c.issue, p.c.occurred).where(p.c.seq == seq)).all())
 
     def rebuild(self, conn: sa.Connection, stored: bool = False) -> int:
         """Recreate every projection from the log, and with ``stored`` every stored position too; returns
@@ -84,16 +101,16 @@ class Projector:
         if stored:
             self._restore(conn)
         # The indexes go first, so that emptying the tables does not have to empty them too.
-        indexes = [index for table in PROJECTION_TABLES for index in table.indexes]
+        indexes = [index for table in EMPTIED for index in table.indexes]
         for index in indexes:
             index.drop(conn)
         if self.is_sqlite:
-            for table in reversed(PROJECTION_TABLES):
+            for table in reversed(EMPTIED):
                 conn.execute(table.delete())
         else:
             # TRUNCATE gives fresh files: DELETE would leave every old row dead in the heap for the index
             # builds to scan past. It locks the tables as the DROP INDEX above already does.
-            conn.exec_driver_sql("TRUNCATE " + ", ".join(table.name for table in PROJECTION_TABLES))
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(table.name for table in EMPTIED))
             # room to sort in memory while the indexes are built again
             conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
         # The rows of positions that are projections (the forms of fixed events), and the marks, from one
@@ -132,10 +149,12 @@ class Projector:
             conn.execute(p.delete().where(p.c.id.in_(chunk)))
         insert_rows(conn, positions, POSITION_COLUMNS, missing)
         self._insert_cells(conn, cells | self._stored_cells(conn))
+        # positions are gapless from 1: the last is the number of events
+        head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
+        self.daily.rebuild(conn, head, rerender=stored)
         for index in indexes:
             index.create(conn)
-        # positions are gapless from 1: the last is the number of events
-        return conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
+        return head
 
     @staticmethod
     def _insert_plain_versions(conn: sa.Connection, plain: sa.ColumnElement[bool]) -> None:
@@ -286,7 +305,7 @@ class Projector:
 
     def _write(self, conn: sa.Connection, items: Sequence[tuple[Logged, list[Version]]], fixed: bool) -> None:
         """Write the versions of events, and for ``fixed`` ones the positions of each form (their positions
-        as stored are written by ``_store``), and the cells those name."""
+        as stored are written with them), and the cells those name."""
         version_rows, position_rows, cells = self._rows(items, fixed)
         insert_rows(conn, proj_versions, VERSION_COLUMNS, version_rows)
         insert_rows(conn, positions, POSITION_COLUMNS, position_rows)

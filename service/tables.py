@@ -139,4 +139,28 @@ proj_cells = sa.Table(
     sa.Column("issue", Key(64), primary_key=True),
 )
 
-PROJECTION_TABLES = (proj_versions, proj_cells)  # and part of `positions`
+# Every cell's latest position as of the end of each day, as known now (service.daily_stands): the days on
+# which some position was taken, each with the log position at which its column last changed,
+proj_days = sa.Table(
+    "proj_days",
+    metadata,
+    sa.Column("day", Key(10), primary_key=True),
+    sa.Column("changed_at", sa.BigInteger, nullable=False),
+)
+
+# and each day's column: the stand each cell shows as of that day, rendered as ``/state`` shows it, with the
+# position row it shows (``seq``, ``idx``, and the corner of its form's rectangle).
+proj_stands = sa.Table(
+    "proj_stands",
+    metadata,
+    sa.Column("day", Key(10), primary_key=True),
+    sa.Column("party", Key(64), primary_key=True),
+    sa.Column("issue", Key(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("pos_from", sa.BigInteger, nullable=False),
+    sa.Column("known_from", Key(10), nullable=False),
+    sa.Column("json", sa.Text, nullable=False),
+)
+
+PROJECTION_TABLES = (proj_versions, proj_cells, proj_days, proj_stands)  # and part of `positions`
