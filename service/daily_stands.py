@@ -22,16 +22,16 @@ nothing else in the cell changes); a day new to the log starts as a copy of the 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterable
 from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
-from service.bulk import chunks, insert_rows
+from service.bulk import chunks, delete_rows, insert_rows, upsert_rows
 from service.forms import stand_json_of
 from service.tables import events, positions, proj_days, proj_stands, proj_versions
 
@@ -66,17 +66,42 @@ def _form_columns(p: sa.FromClause) -> tuple:
     )
 
 
-_CELL = (positions.c.party == sa.bindparam("party"), positions.c.issue == sa.bindparam("issue"))
-_LATEST = (
-    sa.select(*_form_columns(positions))
-    .join(events, events.c.position == positions.c.seq)
-    .where(*_CELL, positions.c.occurred <= sa.bindparam("day"), *_counts_now(positions))
-    .order_by(positions.c.occurred.desc(), positions.c.seq.desc(), positions.c.idx.desc())
-    .limit(1)
-)
-_NEXT_DAY = sa.select(sa.func.min(positions.c.occurred)).where(
-    *_CELL, positions.c.occurred > sa.bindparam("day"), *_counts_now(positions)
-)
+def _spans_query(is_sqlite: bool) -> sa.Select:
+    """For each (party, issue, day) of the JSON list bound as ``touched``: the day after it on which the
+    cell next has a position that counts (``until``, None if none), and the position that counts last on
+    or before it, with what its stand is rendered from (all None if none)."""
+    if is_sqlite:
+        listed = "SELECT json_extract(value, '$.party') AS party, json_extract(value, '$.issue') AS issue, "
+        listed += "json_extract(value, '$.day') AS day FROM json_each(:touched)"
+    else:  # compared bytewise, as the keys they meet (service.tables.Key)
+        listed = (
+            'SELECT t.party COLLATE "C" AS party, t.issue COLLATE "C" AS issue, t.day COLLATE "C" AS day '
+        )
+        listed += "FROM json_to_recordset(CAST(:touched AS json)) AS t(party text, issue text, day text)"
+    t = sa.text(listed).columns(party=sa.String, issue=sa.String, day=sa.String).subquery("t")
+    h = positions.alias("h")
+    cell = (h.c.party == t.c.party, h.c.issue == t.c.issue)
+    until = sa.select(sa.func.min(h.c.occurred)).where(*cell, h.c.occurred > t.c.day, *_counts_now(h))
+    last = (
+        sa.select(h.c.id)
+        .where(*cell, h.c.occurred <= t.c.day, *_counts_now(h))
+        .order_by(h.c.occurred.desc(), h.c.seq.desc(), h.c.idx.desc())
+        .limit(1)
+    )
+    if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
+        p = positions
+        shown = sa.join(p, events, events.c.position == p.c.seq)
+        found = sa.outerjoin(t, shown, p.c.id == last.correlate(t).scalar_subquery())
+        columns = _form_columns(p)
+    else:
+        row = (
+            last.with_only_columns(*_form_columns(h)).join(events, events.c.position == h.c.seq).lateral("p")
+        )
+        found = sa.outerjoin(t, row, sa.true())
+        columns = tuple(row.c)
+    return sa.select(
+        t.c.party, t.c.issue, t.c.day, until.scalar_subquery().label("until"), *columns
+    ).select_from(found)
 
 
 def _read_query() -> sa.Select:
@@ -106,38 +131,40 @@ def read(conn: sa.Connection, until: str, at: int) -> list[msgspec.Raw] | None:
 
 class DailyStands:
     def __init__(self, is_sqlite: bool) -> None:
-        self._insert = sqlite.insert if is_sqlite else postgresql.insert
         self._taken = _taken_query(is_sqlite)
+        self._spans = _spans_query(is_sqlite)
 
     def refresh(self, conn: sa.Connection, touched: set[Touched], head: int) -> None:
         """Bring the columns up to date after an append (at log position ``head``) that took, retracted or
-        corrected the positions ``touched``."""
+        corrected the positions ``touched``: for each, one statement finds the stand the cell shows from
+        that day on, and the next day it changes."""
         if not touched:
             return
         self._add_days(conn, {day for _, _, day in touched}, head)
         d, s = proj_days, proj_stands
-        for party, issue, day in sorted(touched):
-            cell = {"party": party, "issue": issue, "day": day}
-            until = conn.scalar(_NEXT_DAY, cell)
-            days = [d.c.day >= day, *([d.c.day < until] if until is not None else [])]
-            stands = [s.c.party == party, s.c.issue == issue, s.c.day >= day]
-            stands += [s.c.day < until] if until is not None else []
-            row = conn.execute(_LATEST, cell).first()
-            if row is None:
-                conn.execute(s.delete().where(*stands))
-            else:
-                shown = {
-                    "seq": row.seq,
-                    "idx": row.idx,
-                    "pos_from": row.pos_from,
-                    "known_from": row.known_from,
-                    "json": stand_json_of(row).decode(),
-                }
-                values = sa.select(d.c.day, sa.literal(party), sa.literal(issue))
-                values = values.add_columns(*(sa.literal(v) for v in shown.values())).where(*days)
-                upsert = self._insert(s).from_select(STAND_COLUMNS, values)
-                conn.execute(upsert.on_conflict_do_update(index_elements=list(s.primary_key), set_=shown))
-            conn.execute(d.update().where(*days).values(changed_at=head))
+        first = min(day for _, _, day in touched)
+        days = list(conn.scalars(sa.select(d.c.day).where(d.c.day >= first).order_by(d.c.day)))
+        asked = msgspec.json.encode([{"party": p, "issue": i, "day": t} for p, i, t in sorted(touched)])
+        # by (day, party, issue): spans of one cell can overlap, and then agree
+        rows: dict[Touched, tuple] = {}
+        emptied: set[Touched] = set()
+        changed, rendered = set(), {}
+        for found in conn.execute(self._spans, {"touched": asked.decode()}):
+            end = bisect.bisect_left(days, found.until) if found.until is not None else len(days)
+            span = days[bisect.bisect_left(days, found.day) : end]
+            changed.update(span)
+            if found.seq is None:  # no position counts in the cell up to then
+                emptied.update((day, found.party, found.issue) for day in span)
+                continue
+            shown = (found.seq, found.idx, found.pos_from, found.known_from)
+            json = rendered.get(shown)
+            if json is None:
+                json = rendered[shown] = stand_json_of(found).decode()
+            rows.update(((day, found.party, found.issue), (*shown, json)) for day in span)
+        delete_rows(conn, s, sorted(emptied))
+        upsert_rows(conn, s, STAND_COLUMNS, [(*key, *row) for key, row in sorted(rows.items())])
+        for chunk in chunks(changed):
+            conn.execute(d.update().where(d.c.day.in_(chunk)).values(changed_at=head))
 
     def _add_days(self, conn: sa.Connection, days: set[str], head: int) -> None:
         """Add the days not yet known, each with a copy of the column of the day before it."""
@@ -169,13 +196,7 @@ class DailyStands:
         }
         changed = {key: row for key, row in expected.items() if held.get(key) != row[:4]}
         replaced = [key for key in held if key not in expected or key in changed]
-        if replaced:
-            one = [
-                s.c.day == sa.bindparam("d"),
-                s.c.party == sa.bindparam("p"),
-                s.c.issue == sa.bindparam("i"),
-            ]
-            conn.execute(s.delete().where(*one), [dict(zip("dpi", key, strict=True)) for key in replaced])
+        delete_rows(conn, s, replaced)
         rendered = _render(conn, set(changed.values()))
         rows = [(*k, *row[:4], rendered[row]) for k, row in changed.items()]
         insert_rows(conn, s, STAND_COLUMNS, rows)
