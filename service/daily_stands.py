@@ -90,8 +90,8 @@ def _spans_query(is_sqlite: bool) -> sa.Select:
     )
     if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
         p = positions
-        shown = sa.join(p, events, events.c.position == p.c.seq)
-        found = sa.outerjoin(t, shown, p.c.id == last.correlate(t).scalar_subquery())
+        found = sa.outerjoin(t, p, p.c.id == last.correlate(t).scalar_subquery())
+        found = found.outerjoin(events, events.c.position == p.c.seq)  # not nested: SQLite would scan
         columns = _form_columns(p)
     else:
         row = (
