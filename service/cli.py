@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     rebuilding.add_argument(
         "--stored",
         action="store_true",
-        help="also write every position again as stored, from each event's JSON (slower)",
+        help="also write every position again as stored, from each event's JSON, and render every daily "
+        "stand again (slower)",
     )
     rebuilding.set_defaults(run=_rebuild)
     commands.add_parser(
