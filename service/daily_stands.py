@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.bulk import chunks, delete_rows, insert_rows, upsert_rows
-from service.forms import stand_json_of
+from service.forms import form_columns, stand_json_of
 from service.tables import events, positions, proj_days, proj_stands, proj_versions
 
 FOREVER_ISO = FOREVER_DATE.isoformat()
@@ -47,23 +47,9 @@ def _counts_now(p: sa.FromClause) -> list[sa.ColumnElement[bool]]:
     return [p.c.pos_to == FOREVER_POSITION, p.c.known_to == FOREVER_ISO, sa.not_(p.c.fixed)]
 
 
-def _form_columns(p: sa.FromClause) -> tuple:
-    """What a position row's stand is rendered from (see ``service.forms.stand_json_of``)."""
-    v = proj_versions
-    corrected = sa.select(v.c.data).where(v.c.seq == p.c.seq, v.c.vn == p.c.vn).scalar_subquery()
-    return (
-        p.c.seq,
-        p.c.vn,
-        p.c.idx,
-        p.c.pos_from,
-        p.c.known_from,
-        p.c.corrected,
-        sa.false().label("retracted"),  # a position row is never of a retracted form
-        sa.case((p.c.corrected, corrected)).label("corrected_data"),
-        events.c.data,
-        events.c.type,
-        events.c.schema_version,
-    )
+def _shown_columns(p: sa.FromClause) -> tuple:
+    """A position row, and what its stand is rendered from (see ``service.forms.stand_json_of``)."""
+    return (p.c.seq, p.c.vn, p.c.idx, p.c.pos_from, p.c.known_from, p.c.corrected, *form_columns(p))
 
 
 def _spans_query(is_sqlite: bool) -> sa.Select:
@@ -92,10 +78,10 @@ def _spans_query(is_sqlite: bool) -> sa.Select:
         p = positions
         found = sa.outerjoin(t, p, p.c.id == last.correlate(t).scalar_subquery())
         found = found.outerjoin(events, events.c.position == p.c.seq)  # not nested: SQLite would scan
-        columns = _form_columns(p)
+        columns = _shown_columns(p)
     else:
         row = (
-            last.with_only_columns(*_form_columns(h)).join(events, events.c.position == h.c.seq).lateral("p")
+            last.with_only_columns(*_shown_columns(h)).join(events, events.c.position == h.c.seq).lateral("p")
         )
         found = sa.outerjoin(t, row, sa.true())
         columns = tuple(row.c)
@@ -146,8 +132,8 @@ class DailyStands:
         days = list(conn.scalars(sa.select(d.c.day).where(d.c.day >= first).order_by(d.c.day)))
         asked = msgspec.json.encode([{"party": p, "issue": i, "day": t} for p, i, t in sorted(touched)])
         # by (day, party, issue): spans of one cell can overlap, and then agree
-        rows: dict[Touched, tuple] = {}
-        emptied: set[Touched] = set()
+        rows: dict[tuple[str, str, str], tuple] = {}
+        emptied: set[tuple[str, str, str]] = set()
         changed, rendered = set(), {}
         for found in conn.execute(self._spans, {"touched": asked.decode()}):
             end = bisect.bisect_left(days, found.until) if found.until is not None else len(days)

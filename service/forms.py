@@ -34,6 +34,21 @@ FORM_COLUMNS = (
 )
 
 
+def form_columns(p: sa.FromClause) -> tuple:
+    """What the form of a ``positions`` row ``p`` is made from, in a statement that joins ``events`` on
+    ``p.seq``: the stored event, and for a corrected row its corrected form (a CASE, so that only corrected
+    rows look one up). A position row is never of a retracted form."""
+    v = proj_versions
+    corrected = sa.select(v.c.data).where(v.c.seq == p.c.seq, v.c.vn == p.c.vn).scalar_subquery()
+    return (
+        sa.false().label("retracted"),
+        sa.case((p.c.corrected, corrected)).label("corrected_data"),
+        events.c.data,
+        events.c.type,
+        events.c.schema_version,
+    )
+
+
 def _among(column: sa.Column, is_sqlite: bool) -> sa.ColumnElement[bool]:
     """``column`` is one of the list bound as ``seqs``. PostgreSQL gets it as one array, so the statement
     is the same text whatever the list's length, and is parsed and planned once per connection."""

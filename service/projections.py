@@ -27,10 +27,10 @@ from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service import daily_stands
 from service.caches import Kept
 from service.database import Database
-from service.forms import DEFAULT_CAPACITY, FormCache, stand_json_of
+from service.forms import DEFAULT_CAPACITY, FormCache, form_columns, stand_json_of
 from service.store import read_head
 from service.structure import ENTRY_LISTS, StructureMirror
-from service.tables import definitions, events, positions, proj_cells, proj_versions
+from service.tables import definitions, events, positions, proj_cells
 
 _state = decoder(State)
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
@@ -103,18 +103,8 @@ def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
     else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
         p = latest.lateral("latest")
         query = sa.select(*p.c).join_from(proj_cells, p, sa.true())
-    # The form each row belongs to, in the same statement: the stored event, and for a corrected row its
-    # corrected form (a CASE, so that only corrected rows look one up). A position row is never of a
-    # retracted form.
-    v = proj_versions
-    corrected = sa.select(v.c.data).where(v.c.seq == p.c.seq, v.c.vn == p.c.vn).scalar_subquery()
-    query = query.add_columns(
-        sa.false().label("retracted"),
-        sa.case((p.c.corrected, corrected)).label("corrected_data"),
-        events.c.data,
-        events.c.type,
-        events.c.schema_version,
-    ).join(events, events.c.position == p.c.seq)
+    # the form each row belongs to, in the same statement
+    query = query.add_columns(*form_columns(p)).join(events, events.c.position == p.c.seq)
     if by_party:
         query = query.where(proj_cells.c.party == sa.bindparam("party"))
     if by_issue:
