@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.bulk import chunks, delete_rows, insert_rows, upsert_rows
@@ -164,34 +165,52 @@ class DailyStands:
                 copy = sa.select(*copied).where(s.c.day == before)
                 conn.execute(s.insert().from_select(STAND_COLUMNS, copy))
 
-    def rebuild(self, conn: sa.Connection, head: int, rerender: bool = False) -> None:
-        """Derive the days and every column from ``positions``. The stand a row shows is rendered again
-        only where the position it shows is not the one it held (normally nowhere), or everywhere with
-        ``rerender``: a row's JSON depends on that position's event and its fixes alone, as a stored
-        position depends on its event alone."""
-        p, d, s = positions, proj_days, proj_stands
+    def derive(self, conn: sa.Connection, held: bool = True) -> Derived:
+        """What the tables should hold, from ``positions``: the days, and every column (see
+        ``Derived``)."""
+        p, s = positions, proj_stands
         days = sorted(conn.scalars(sa.select(p.c.occurred).distinct()))
+        # sorted as plain tuples: SQLAlchemy's rows compare in Python, several times slower
+        columns = _columns(days, sorted(map(tuple, conn.execute(self._taken))))
+        shown = (s.c.day, s.c.party, s.c.issue, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from)
+        found = conn.execute(sa.select(*shown)) if held else []
+        return Derived(days, columns, {tuple(row[:3]): tuple(row[3:]) for row in found})
+
+    def rebuild(
+        self, conn: sa.Connection, head: int, rerender: bool = False, derived: Derived | None = None
+    ) -> None:
+        """Derive the days and every column from ``positions`` (or take ``derived``, read from them as they
+        are). The stand a row shows is rendered again only where the position it shows is not the one it
+        held (normally nowhere), or everywhere with ``rerender``: a row's JSON depends on that position's
+        event and its fixes alone, as a stored position depends on its event alone."""
+        d, s = proj_days, proj_stands
+        if derived is None:
+            derived = self.derive(conn, held=not rerender)
         conn.execute(d.delete())
-        insert_rows(conn, d, ["day", "changed_at"], [(day, head) for day in days])
-        expected = _columns(days, sorted(conn.execute(self._taken)))
+        insert_rows(conn, d, ["day", "changed_at"], [(day, head) for day in derived.days])
+        held = derived.held
         if rerender:
             conn.execute(s.delete())
-        shown = (s.c.day, s.c.party, s.c.issue, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from)
-        held = {
-            tuple(row[:3]): tuple(row[3:]) for row in ([] if rerender else conn.execute(sa.select(*shown)))
-        }
-        changed = {key: row for key, row in expected.items() if held.get(key) != row[:4]}
-        replaced = [key for key in held if key not in expected or key in changed]
-        delete_rows(conn, s, replaced)
+            held = {}
+        changed = {key: row for key, row in derived.columns.items() if held.get(key) != row[:4]}
+        delete_rows(conn, s, [key for key in held if key not in derived.columns or key in changed])
         rendered = _render(conn, set(changed.values()))
-        rows = [(*k, *row[:4], rendered[row]) for k, row in changed.items()]
-        insert_rows(conn, s, STAND_COLUMNS, rows)
+        insert_rows(conn, s, STAND_COLUMNS, [(*k, *row[:4], rendered[row]) for k, row in changed.items()])
 
 
 def _taken_query(is_sqlite: bool) -> sa.Select:
-    """The position that counts last on each day a cell has one: one index seek per (cell, day)."""
+    """The position that counts last on each day a cell has one."""
     p, h = positions, positions.alias("h")
     columns = ("party", "issue", "occurred", "seq", "idx", "pos_from", "known_from", "vn", "corrected")
+    if not is_sqlite:  # one backward scan of the index, which holds every column asked for
+        order = ("party", "issue", "occurred", "seq", "idx")
+        return (
+            sa.select(*(p.c[name] for name in columns))
+            .where(*_counts_now(p))
+            .ext(postgresql.distinct_on(p.c.party, p.c.issue, p.c.occurred))
+            .order_by(*(p.c[name].desc() for name in order))
+        )
+    # SQLite has no DISTINCT ON: one index seek per (cell, day) finds the row's id, and a join fetches it
     groups = sa.select(p.c.party, p.c.issue, p.c.occurred).distinct().subquery("g")
     last = (
         sa.select(h.c.id)
@@ -199,25 +218,33 @@ def _taken_query(is_sqlite: bool) -> sa.Select:
         .where(*_counts_now(h))
         .order_by(h.c.seq.desc(), h.c.idx.desc())
         .limit(1)
+        .correlate(groups)
+        .scalar_subquery()
     )
-    if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
-        found = sa.join(groups, p, p.c.id == last.correlate(groups).scalar_subquery())
-        return sa.select(*(p.c[name] for name in columns)).select_from(found)
-    row = last.with_only_columns(*(h.c[name] for name in columns)).lateral("p")
-    return sa.select(*row.c).select_from(sa.join(groups, row, sa.true()))
+    return sa.select(*(p.c[name] for name in columns)).select_from(sa.join(groups, p, p.c.id == last))
 
 
-def _columns(days: list[str], taken: list[sa.Row]) -> dict[tuple[str, str, str], _Shown]:
-    """Every day's column, from the last position of each day each cell has one (in cell, day order)."""
+def _columns(days: list[str], taken: list[tuple]) -> dict[tuple[str, str, str], _Shown]:
+    """Every day's column, from the last position of each day each cell has one (``_taken_query``'s
+    rows, in cell and day order)."""
     place = {day: n for n, day in enumerate(days)}
     columns = {}
-    for (party, issue), changes in itertools.groupby(taken, key=lambda row: (row.party, row.issue)):
+    for (party, issue), changes in itertools.groupby(taken, key=lambda row: row[:2]):
         changes = list(changes)
         for this, following in zip(changes, [*changes[1:], None], strict=True):
-            end = place[following.occurred] if following is not None else len(days)
-            for day in days[place[this.occurred] : end]:
-                columns[(day, party, issue)] = _Shown(*this[3:])
+            end = place[following[2]] if following is not None else len(days)
+            shown = _Shown(*this[3:])
+            for day in days[place[this[2]] : end]:
+                columns[(day, party, issue)] = shown
     return columns
+
+
+class Derived(NamedTuple):
+    """What the daily stands should hold, derived from ``positions``, and what they hold."""
+
+    days: list[str]
+    columns: dict[tuple[str, str, str], _Shown]  # by (day, party, issue)
+    held: dict[tuple[str, str, str], tuple]  # the (seq, idx, pos_from, known_from) each row shows
 
 
 class _Shown(NamedTuple):

@@ -38,7 +38,7 @@ from events.timeaxes import (
 )
 from events.vocabulary import EVENT_TYPES, type_name
 from service.bulk import chunks, insert_rows
-from service.daily_stands import DailyStands
+from service.daily_stands import DailyStands, Derived
 from service.tables import events, positions, proj_cells, proj_days, proj_versions
 
 FOREVER_ISO = FOREVER_DATE.isoformat()
@@ -80,11 +80,12 @@ class Projector:
         p = positions
         return set(conn.execute(sa.select(p.c.party, p.c.issue, p.c.occurred).where(p.c.seq == seq)).all())
 
-    def rebuild(self, conn: sa.Connection, stored: bool = False) -> int:
+    def rebuild(self, conn: sa.Connection, stored: bool = False, reader: sa.Engine | None = None) -> int:
         """Recreate every projection from the log, and with ``stored`` every stored position too; returns
-        the number of events read."""
+        the number of events read. With a ``reader`` (an engine on the same database), the daily stands
+        are derived over a connection of its own meanwhile (see ``_rebuild``)."""
         if not self.is_sqlite:
-            return self._rebuild(conn, stored)
+            return self._rebuild(conn, stored, reader)
         # Projections hold nothing the log beside them does not, so zeroing the pages freed by emptying
         # them (SQLite's secure_delete, on in many builds) is wasted writes; a second sorter thread
         # speeds up the index builds. Both are per connection, so they are put back afterwards.
@@ -92,12 +93,32 @@ class Projector:
         for name, value in REBUILD_PRAGMAS.items():
             conn.exec_driver_sql(f"PRAGMA {name} = {value}")
         try:
-            return self._rebuild(conn, stored)
+            return self._rebuild(conn, stored, reader)
         finally:
             for name, value in saved.items():
                 conn.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
 
-    def _rebuild(self, conn: sa.Connection, stored: bool) -> int:
+    def _rebuild(self, conn: sa.Connection, stored: bool, reader: sa.Engine | None) -> int:
+        with ThreadPoolExecutor(1) as ahead:
+            # The daily stands depend on `positions`, which a rebuild normally leaves as they are: they are
+            # derived from them as committed, by another connection, while this one works on the rest;
+            # and again, after, only if the rebuild changed them.
+            derived = ahead.submit(self._derive_daily, reader) if reader is not None and not stored else None
+            head, changed = self._rebuild_versions(conn, stored)
+            ready = derived.result() if derived is not None and not changed else None
+        self.daily.rebuild(conn, head, rerender=stored, derived=ready)
+        for index in [index for table in EMPTIED for index in table.indexes]:
+            index.create(conn)
+        return head
+
+    def _derive_daily(self, reader: sa.Engine) -> Derived:
+        with reader.connect() as conn:
+            return self.daily.derive(conn)
+
+    def _rebuild_versions(self, conn: sa.Connection, stored: bool) -> tuple[int, bool]:
+        """Recreate the versions, the cells, the forms' positions and the marks (and with ``stored`` the
+        stored positions), leaving the tables of ``EMPTIED`` without their indexes; returns the log's head
+        and whether any row of ``positions`` changed."""
         if stored:
             self._restore(conn)
         # The indexes go first, so that emptying the tables does not have to empty them too.
@@ -125,8 +146,7 @@ class Projector:
             else:
                 forms.setdefault(tuple(row)[1:], []).append(row.id)
         fixed = self._named_roots(conn)
-        self._mark_fixed(conn, marked - fixed, False)
-        self._mark_fixed(conn, fixed - marked, True)
+        changed = self._mark_fixed(conn, marked - fixed, False) + self._mark_fixed(conn, fixed - marked, True)
         plain = sa.and_(
             events.c.target.is_(None), *([events.c.position.not_in(sorted(fixed))] if fixed else [])
         )
@@ -145,16 +165,14 @@ class Projector:
                 held.pop()
             else:
                 missing.append(row)
-        for chunk in chunks({ident for held in forms.values() for ident in held}):
+        surplus = {ident for held in forms.values() for ident in held}
+        for chunk in chunks(surplus):
             conn.execute(p.delete().where(p.c.id.in_(chunk)))
         insert_rows(conn, positions, POSITION_COLUMNS, missing)
         self._insert_cells(conn, cells | self._stored_cells(conn))
         # positions are gapless from 1: the last is the number of events
         head = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)))
-        self.daily.rebuild(conn, head, rerender=stored)
-        for index in indexes:
-            index.create(conn)
-        return head
+        return head, bool(stored or changed or surplus or missing)
 
     @staticmethod
     def _insert_plain_versions(conn: sa.Connection, plain: sa.ColumnElement[bool]) -> None:
@@ -354,11 +372,13 @@ class Projector:
         return version_rows, position_rows, cells
 
     @staticmethod
-    def _mark_fixed(conn: sa.Connection, seqs: set[int], fixed: bool) -> None:
-        """Mark the stored positions of the events at ``seqs`` as reached by a fix (``fixed``), or not."""
+    def _mark_fixed(conn: sa.Connection, seqs: set[int], fixed: bool) -> int:
+        """Mark the stored positions of the events at ``seqs`` as reached by a fix (``fixed``), or not;
+        returns how many rows changed (an event that takes no position has none)."""
         p = positions
-        for chunk in chunks(seqs):
-            conn.execute(p.update().where(p.c.seq.in_(chunk), p.c.stored).values(fixed=fixed))
+        update = p.update().where(p.c.seq.in_(sa.bindparam("seqs", expanding=True)), p.c.stored)
+        update = update.values(fixed=fixed)
+        return sum(conn.execute(update, {"seqs": chunk}).rowcount for chunk in chunks(seqs))
 
     def _insert_cells(self, conn: sa.Connection, cells: set[tuple[str, str]]) -> None:
         if cells:

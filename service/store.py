@@ -455,7 +455,7 @@ class EventStore:
         with self._write_lock, self.db.writer.begin() as conn:
             if not self.db.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-            return self.projector.rebuild(conn, stored)
+            return self.projector.rebuild(conn, stored, self.db.reader)
 
     # -- reading ---------------------------------------------------------------------------------------
 
