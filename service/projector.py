@@ -14,6 +14,8 @@ projections always reflect exactly the log they sit beside, and an answer's log 
 from the stored columns, with the indexes dropped during the load; the versions and forms of the events
 fixes reach through the general path; and the ``fixed`` marks, of which it normally changes none. The
 stored positions it leaves as they are: each depends on its own event alone and was written with it.
+The daily stands it derives from the positions, and renders again only those that now show another
+position (see DailyStands.rebuild).
 """
 
 from __future__ import annotations
@@ -57,8 +59,7 @@ class Projector:
 
     def apply(self, conn: sa.Connection, appended: Sequence[Logged]) -> None:
         """Project events just appended (in position order) inside the append transaction."""
-        stored = stored_rows([logged for logged in appended if not is_meta(logged.event)])
-        insert_rows(conn, positions, POSITION_COLUMNS, stored)
+        stored = self._store(conn, [logged for logged in appended if not is_meta(logged.event)])
         touched = {row[:3] for row in stored}  # party, issue, occurred
         in_batch = {str(logged.event.id): logged for logged in appended}
         revisit = {self._root(conn, g.event.target, in_batch) for g in appended if is_meta(g.event)}
@@ -263,9 +264,11 @@ class Projector:
         return cells
 
     @staticmethod
-    def _store(conn: sa.Connection, appended: Sequence[Logged]) -> None:
-        """Write the positions of events just appended, as stored."""
-        insert_rows(conn, positions, POSITION_COLUMNS, stored_rows(appended))
+    def _store(conn: sa.Connection, appended: Sequence[Logged]) -> list[tuple]:
+        """Write the positions of events just appended, as stored; returns the rows."""
+        rows = stored_rows(appended)
+        insert_rows(conn, positions, POSITION_COLUMNS, rows)
+        return rows
 
     # -- helpers -----------------------------------------------------------------------------------------
 
