@@ -78,16 +78,26 @@ def _verify(_: Settings, __: argparse.Namespace) -> None:
             sys.exit(
                 f"error: the log fails its hash chain at position {broken}: it was changed behind the service"
             )
-        return checked, store.verify_positions()[1]
+        differs = store.verify_positions()[1]
+        if differs is not None:
+            sys.exit(
+                f"error: the stored positions of the event at position {differs} differ from what the "
+                "event says: they were changed behind the service (`python -m service rebuild --stored` "
+                "writes them again from the log)"
+            )
+        return checked, store.verify_daily_stands()
 
-    checked, differs = _with_store(check)
-    if differs is not None:
+    checked, stand = _with_store(check)
+    if stand is not None:
         sys.exit(
-            f"error: the stored positions of the event at position {differs} differ from what the event "
-            "says: they were changed behind the service (`python -m service rebuild --stored` writes them "
-            "again from the log)"
+            f"error: {stand} in the daily stands is not what the log says: it was changed behind the "
+            "service, or rendered by another version of it (`python -m service rebuild --stored` renders "
+            "them all again)"
         )
-    print(f"log verified: {checked} events, hash chain intact, stored positions match", file=sys.stderr)
+    print(
+        f"log verified: {checked} events, hash chain intact, stored positions match, daily stands match",
+        file=sys.stderr,
+    )
 
 
 def _local_token(settings: Settings) -> str:

@@ -197,6 +197,26 @@ class DailyStands:
         rendered = _render(conn, set(changed.values()))
         insert_rows(conn, s, STAND_COLUMNS, [(*k, *row[:4], rendered[row]) for k, row in changed.items()])
 
+    def check(self, conn: sa.Connection) -> str | None:
+        """What differs first between the tables and what ``positions`` and the log say they should hold:
+        a day missing, or a row missing, surplus, showing another position, or rendered otherwise (which
+        ``rebuild`` alone would not notice); None if nothing does. Renders every row, so it is not
+        cheap."""
+        derived = self.derive(conn, held=False)
+        d, s = proj_days, proj_stands
+        missing = sorted(set(derived.days) - set(conn.scalars(sa.select(d.c.day))))
+        if missing:
+            return f"no column for {missing[0]}"
+        rendered = _render(conn, set(derived.columns.values()))
+        shown = (s.c.day, s.c.party, s.c.issue, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from, s.c.json)
+        held = {tuple(row[:3]): (tuple(row[3:7]), row[7]) for row in conn.execute(sa.select(*shown))}
+        for key in sorted(derived.columns.keys() | held.keys()):
+            row = derived.columns.get(key)
+            if held.get(key) != (None if row is None else (row[:4], rendered[row])):
+                day, party, issue = key
+                return f"the stand of {party} on {issue} as of {day}"
+        return None
+
 
 def _taken_query(is_sqlite: bool) -> sa.Select:
     """The position that counts last on each day a cell has one."""

@@ -449,6 +449,15 @@ class EventStore:
                         return head, seq
         return head, None
 
+    def verify_daily_stands(self) -> str | None:
+        """Check the daily stands against the positions and the log, in one snapshot: ``rebuild`` trusts the
+        JSON of a stand that still shows the same position. Returns what differs first, or None."""
+        engine = self.db.reader
+        if not self.db.is_sqlite:  # its readers take a snapshot per statement
+            engine = self.db.writer.execution_options(isolation_level="REPEATABLE READ")
+        with engine.begin() as conn:
+            return self.projector.daily.check(conn)
+
     def rebuild_projections(self, stored: bool = False) -> int:
         """Recreate every projection from the log, and with ``stored`` every stored position too, under
         the append lock; returns events read."""

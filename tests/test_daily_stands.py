@@ -85,3 +85,24 @@ def test_rebuild_renders_again_what_shows_another_position_and_with_stored_every
     store.rebuild_projections(stored=True)
     with database.reader.connect() as conn:
         assert conn.execute(columns).all() == rows
+
+
+def test_verify_finds_a_stand_not_rendered_from_the_log(database: Database) -> None:
+    """A plain rebuild trusts the JSON of a stand that still shows the same position; verify does not."""
+    store = EventStore(database)
+    store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
+    store.append("talks", [event(said("2025-02-10", "supports")), event(said("2025-02-12", "opposes"))])
+    assert store.verify_daily_stands() is None
+    with database.writer.begin() as conn:
+        s = proj_stands
+        conn.execute(s.update().where(s.c.day == "2025-02-12").values(json=s.c.json + " "))
+    assert store.verify_daily_stands() == "the stand of p1 on i1 as of 2025-02-12"
+    store.rebuild_projections(stored=True)
+    assert store.verify_daily_stands() is None
+    with database.writer.begin() as conn:
+        conn.execute(proj_days.delete().where(proj_days.c.day == "2025-02-12"))
+    assert store.verify_daily_stands() == "no column for 2025-02-12"
+    with database.writer.begin() as conn:
+        conn.execute(proj_stands.delete().where(proj_stands.c.day == "2025-02-12"))
+        conn.execute(proj_days.insert().values(day="2025-02-12", changed_at=0))
+    assert store.verify_daily_stands() == "the stand of p1 on i1 as of 2025-02-12"

@@ -85,7 +85,8 @@ def test_the_cli_seeds_imports_and_exports(tmp_path: Path) -> None:
     imported = run("import", str(extra))
     assert imported.returncode == 0 and "1 new" in imported.stderr
     verified = run("verify")
-    assert verified.returncode == 0 and "hash chain intact, stored positions match" in verified.stderr
+    assert verified.returncode == 0
+    assert "hash chain intact, stored positions match, daily stands match" in verified.stderr
     with sqlite3.connect(tmp_path / "data" / "timeline.db") as db:
         (seq,) = db.execute("SELECT max(seq) FROM positions WHERE stored AND stance <> 'neutral'").fetchone()
         db.execute("UPDATE positions SET stance = 'neutral' WHERE stored AND seq = ?", (seq,))
@@ -95,6 +96,17 @@ def test_the_cli_seeds_imports_and_exports(tmp_path: Path) -> None:
     for rebuild in (("rebuild",), ("rebuild", "--stored")):
         rebuilt = run(*rebuild)
         assert rebuilt.returncode == 0 and f"from {len(bundled()) + 1} events" in rebuilt.stderr
+    assert run("verify").returncode == 0
+    with sqlite3.connect(tmp_path / "data" / "timeline.db") as db:
+        day, party, issue = db.execute("SELECT day, party, issue FROM proj_stands LIMIT 1").fetchone()
+        db.execute(
+            "UPDATE proj_stands SET json = '{}' WHERE day = ? AND party = ? AND issue = ?",
+            (day, party, issue),
+        )
+    refused = run("verify")
+    assert refused.returncode != 0 and f"the stand of {party} on {issue} as of {day}" in refused.stderr
+    assert "rebuild --stored" in refused.stderr
+    assert run("rebuild", "--stored").returncode == 0
     assert run("verify").returncode == 0
     (tmp_path / "bad.json").write_text("[{}]")
     refused = run("import", "bad.json")
