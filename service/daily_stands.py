@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql
 
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.bulk import chunks, delete_rows, insert_rows, upsert_rows
-from service.forms import form_columns, stand_json_of
+from service.forms import form_columns, stand_json_of, stored_events
 from service.tables import events, positions, proj_days, proj_stands, proj_versions
 
 FOREVER_ISO = FOREVER_DATE.isoformat()
@@ -296,11 +296,7 @@ class _Form(NamedTuple):
 def _render(conn: sa.Connection, shown: Iterable[_Shown]) -> dict[_Shown, str]:
     """The stand JSON of each position row, reading its event, and for a corrected form its version."""
     shown = list(shown)
-    stored, corrected = {}, {}
-    columns = (events.c.position, events.c.data, events.c.type, events.c.schema_version)
-    for chunk in chunks({s.seq for s in shown}):
-        found = conn.execute(sa.select(*columns).where(events.c.position.in_(chunk)))
-        stored.update((r.position, r) for r in found)
+    stored, corrected = stored_events(conn, {s.seq for s in shown}), {}
     v = proj_versions
     for chunk in chunks({s.seq for s in shown if s.corrected}):
         found = conn.execute(sa.select(v.c.seq, v.c.vn, v.c.data).where(v.c.seq.in_(chunk)))

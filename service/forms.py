@@ -72,6 +72,12 @@ _VERSIONS = {
 }
 
 
+def stored_events(conn: sa.Connection, seqs: set[int]) -> dict[int, sa.Row]:
+    """The stored events at the positions ``seqs``, as stored (``data``, ``type``, ``schema_version``)."""
+    query = _STORED[conn.dialect.name == "sqlite"]
+    return {row.position: row for chunk in chunks(seqs) for row in conn.execute(query, {"seqs": chunk})}
+
+
 DEFAULT_CAPACITY = 100_000  # entries of each kind a process keeps
 
 
@@ -124,11 +130,8 @@ class FormCache:
     def _stored(conn: sa.Connection, seqs: set[int]) -> dict[int, Event]:
         """Stored events by position."""
         return {
-            position: decode_stored(data, type_name, schema_version)
-            for chunk in chunks(seqs)
-            for position, data, type_name, schema_version in conn.execute(
-                _STORED[conn.dialect.name == "sqlite"], {"seqs": chunk}
-            )
+            position: decode_stored(row.data, row.type, row.schema_version)
+            for position, row in stored_events(conn, seqs).items()
         }
 
     @staticmethod
