@@ -21,6 +21,7 @@ from events.vocabulary import Event, EventCorrected, EventRetracted
 
 FOREVER_POSITION = 2**63 - 1
 FOREVER_DATE = dt.date.max
+FOREVER_ISO = FOREVER_DATE.isoformat()  # as dates are stored
 
 
 class Logged(NamedTuple):

@@ -31,12 +31,11 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
+from events.timeaxes import FOREVER_ISO, FOREVER_POSITION
 from service.bulk import chunks, delete_rows, insert_rows, upsert_rows
 from service.forms import form_columns, stand_json_of, stored_events
 from service.tables import events, positions, proj_days, proj_stands, proj_versions
 
-FOREVER_ISO = FOREVER_DATE.isoformat()
 STAND_COLUMNS = [c.name for c in proj_stands.c]
 
 Touched = tuple[str, str, str]  # party, issue, day: a cell whose positions changed on that day

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from events.codec import decode_stored, encode
 from events.timeaxes import (
     FOREVER_DATE,
+    FOREVER_ISO,
     FOREVER_POSITION,
     Effective,
     Logged,
@@ -43,7 +44,6 @@ from service.bulk import chunks, insert_rows
 from service.daily_stands import DailyStands, Derived
 from service.tables import events, positions, proj_cells, proj_days, proj_versions
 
-FOREVER_ISO = FOREVER_DATE.isoformat()
 VERSION_COLUMNS = [c.name for c in proj_versions.c]
 POSITION_COLUMNS = [c.name for c in positions.c if c.name != "id"]
 # What a rebuild empties and fills again; the daily stands it compares with what they should hold instead

@@ -33,10 +33,9 @@ from events.folds import (
     entry_of,
     fold_structure,
 )
-from events.timeaxes import FOREVER_POSITION, Effective
+from events.timeaxes import FOREVER_ISO, FOREVER_POSITION, Effective
 from service.caches import Kept
 from service.forms import FORM_COLUMNS, FormCache
-from service.projector import FOREVER_ISO
 from service.tables import events, proj_versions
 
 ENTRY_LISTS = ("parties", "issues", "proposals", "agreements", "meetings")
