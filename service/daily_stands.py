@@ -1,44 +1,60 @@
-"""Every cell's latest position as of the end of each day, rendered: ``/state`` as of a date in one read.
+"""Every cell's stand as of the end of each day it changed, rendered: ``/state`` as of a date in one read.
 
 The general answer (:mod:`service.projections`) finds each cell's latest position with an index seek per
-cell. The number of seeks does not grow with the log, but the pages they land on do: with a million events
-the seeks, and the events behind them, are spread over a file of gigabytes, and an answer cost nearly twice
-what it did with ten thousand. For the question asked most, the state as of a date as known now, this
-projection keeps the answer ready. For every day on which some position was taken (``proj_days``) it
-holds, per cell, the stand that cell shows as of the end of that day, as ``/state`` renders it
-(``proj_stands``, keyed by day, party and issue). An answer as of D reads the column of the last such day
-on or before D: adjacent rows, whatever the number of events. Its size is days x cells.
+cell in ``positions``, and renders it from its event. The number of seeks does not grow with the log, but
+the pages they land on do: with a million events the seeks, and the events behind them, are spread over a
+file of gigabytes, and an answer cost nearly twice what it did with ten thousand. For the question asked
+most, the state as of a date as known now, this projection keeps the answer ready: for every cell and
+every day on which the cell has a position that counts (``proj_stands``, keyed by party, issue and day), the
+stand the cell shows as of the end of that day, as ``/state`` renders it. That is the day's last position
+in the cell, so each row depends on that one day of that one cell. An answer as of D takes, for every
+cell, its row of the last day on or before D: one seek per cell into a table of at most cells x days
+rows, none of which is ever more than one stand. Its size follows what the log changed, not the days or
+cells it spans.
 
-It reflects the log at its head, with every report known (``known_at`` left out). Each day carries
-``changed_at``, the log position at which its column last changed: an answer at an earlier position (an
-``at=``, or a reader that read the head just before another append committed) uses a column only if it has
-not changed since, and otherwise takes the general path. Days are never removed: a day none of whose
-positions counts any more keeps a column equal to the one before it.
+It reflects the log at its head, with every report known (``known_at`` left out). Each row carries
+``changed_at``, the log position at which it was last written, and ``proj_stands_removed`` the position of
+the last append that removed a row: an answer at an earlier position (an ``at=``, or a reader that read the
+head just before another append committed) uses the rows only if none it reads has changed since and none
+was removed since, and otherwise takes the general path.
 
-It is kept in the append transaction. A position taken, retracted or corrected on day t in a cell sets
-that cell's stand from t up to the next day on which the cell has a position that counts (before which
-nothing else in the cell changes); a day new to the log starts as a copy of the column before it.
+It is kept in the append transaction, at a cost that follows the positions appended. A position appended
+in the ordinary way is the last of its day in its cell (it has the highest log position), so its row is
+rendered from the event in hand, without a read. A retraction or correction, which can take a position
+away from a day or move it to another, has the rows of the days it touches found again from ``positions``.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from events.stand_json import stand_json
 from events.timeaxes import FOREVER_ISO, FOREVER_POSITION
 from service.bulk import chunks, delete_rows, insert_rows, upsert_rows
 from service.forms import form_columns, stand_json_of, stored_events
-from service.tables import events, positions, proj_days, proj_stands, proj_versions
+from service.tables import events, positions, proj_cells, proj_stands, proj_stands_removed, proj_versions
 
 STAND_COLUMNS = [c.name for c in proj_stands.c]
 
 Touched = tuple[str, str, str]  # party, issue, day: a cell whose positions changed on that day
+
+
+class Taken(NamedTuple):
+    """A position just appended in the ordinary way (no fix reaches its event), and the stored JSON of its
+    event: the stand it shows is rendered from these alone."""
+
+    party: str
+    issue: str
+    day: str
+    seq: int
+    idx: int
+    known_from: str
+    data: str
 
 
 def _counts_now(p: sa.FromClause) -> list[sa.ColumnElement[bool]]:
@@ -52,10 +68,9 @@ def _shown_columns(p: sa.FromClause) -> tuple:
     return (p.c.seq, p.c.vn, p.c.idx, p.c.pos_from, p.c.known_from, p.c.corrected, *form_columns(p))
 
 
-def _spans_query(is_sqlite: bool) -> sa.Select:
-    """For each (party, issue, day) of the JSON list bound as ``touched``: the day after it on which the
-    cell next has a position that counts (``until``, None if none), and the position that counts last on
-    or before it, with what its stand is rendered from (all None if none)."""
+def _days_query(is_sqlite: bool) -> sa.Select:
+    """For each (party, issue, day) of the JSON list bound as ``touched``: the position that counts last in
+    that cell on that day, with what its stand is rendered from (all None if none counts)."""
     if is_sqlite:
         listed = "SELECT json_extract(value, '$.party') AS party, json_extract(value, '$.issue') AS issue, "
         listed += "json_extract(value, '$.day') AS day FROM json_each(:touched)"
@@ -66,12 +81,10 @@ def _spans_query(is_sqlite: bool) -> sa.Select:
         listed += "FROM json_to_recordset(CAST(:touched AS json)) AS t(party text, issue text, day text)"
     t = sa.text(listed).columns(party=sa.String, issue=sa.String, day=sa.String).subquery("t")
     h = positions.alias("h")
-    cell = (h.c.party == t.c.party, h.c.issue == t.c.issue)
-    until = sa.select(sa.func.min(h.c.occurred)).where(*cell, h.c.occurred > t.c.day, *_counts_now(h))
     last = (
         sa.select(h.c.id)
-        .where(*cell, h.c.occurred <= t.c.day, *_counts_now(h))
-        .order_by(h.c.occurred.desc(), h.c.seq.desc(), h.c.idx.desc())
+        .where(h.c.party == t.c.party, h.c.issue == t.c.issue, h.c.occurred == t.c.day, *_counts_now(h))
+        .order_by(h.c.seq.desc(), h.c.idx.desc())
         .limit(1)
     )
     if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
@@ -85,136 +98,140 @@ def _spans_query(is_sqlite: bool) -> sa.Select:
         )
         found = sa.outerjoin(t, row, sa.true())
         columns = tuple(row.c)
-    return sa.select(
-        t.c.party, t.c.issue, t.c.day, until.scalar_subquery().label("until"), *columns
-    ).select_from(found)
+    return sa.select(t.c.party, t.c.issue, t.c.day, *columns).select_from(found)
 
 
-def _read_query() -> sa.Select:
-    d, s = proj_days, proj_stands
-    last = sa.select(sa.func.max(d.c.day)).where(d.c.day <= sa.bindparam("until")).scalar_subquery()
+def _read_query(is_sqlite: bool) -> sa.Select:
+    """Every cell's row of its last day on or before the day bound as ``until``, in (party, issue) order,
+    each with the position of the last removal."""
+    c, s = proj_cells, proj_stands
+    removed = sa.select(sa.func.coalesce(sa.func.max(proj_stands_removed.c.at), 0))
+    removed = removed.scalar_subquery().label("removed_at")
+    if is_sqlite:  # the newest day is one seek of the primary key's index, and the row a second
+        last = (
+            sa.select(sa.func.max(s.c.day))
+            .where(s.c.party == c.c.party, s.c.issue == c.c.issue, s.c.day <= sa.bindparam("until"))
+            .correlate(c)
+            .scalar_subquery()
+        )
+        found = c.join(s, sa.and_(s.c.party == c.c.party, s.c.issue == c.c.issue, s.c.day == last))
+        return sa.select(s.c.changed_at, s.c.json, removed).select_from(found).order_by(c.c.party, c.c.issue)
+    row = (
+        sa.select(s.c.changed_at, s.c.json)
+        .where(s.c.party == c.c.party, s.c.issue == c.c.issue, s.c.day <= sa.bindparam("until"))
+        .order_by(s.c.day.desc())
+        .limit(1)
+        .lateral("s")
+    )
     return (
-        sa.select(d.c.changed_at, s.c.json)
-        .select_from(d.outerjoin(s, s.c.day == d.c.day))
-        .where(d.c.day == last)
-        .order_by(s.c.party, s.c.issue)
+        sa.select(row.c.changed_at, row.c.json, removed)
+        .select_from(c.join(row, sa.true()))
+        .order_by(c.c.party, c.c.issue)
     )
 
 
-_READ = _read_query()
+_READ = {is_sqlite: _read_query(is_sqlite) for is_sqlite in (True, False)}
+_REMOVED = sa.select(sa.func.max(proj_stands_removed.c.at))
 
 
 def read(conn: sa.Connection, until: str, at: int) -> list[msgspec.Raw] | None:
     """Every cell's stand as of the end of day ``until``, at log position ``at`` and as known now, in
-    (party, issue) order; None where the column has changed since ``at``."""
-    rows = conn.execute(_READ, {"until": until}).all()
-    if not rows:  # no position was ever taken on or before that day
-        return []
-    if rows[0].changed_at > at:
+    (party, issue) order; None where a row read has changed, or a row was removed, since ``at``."""
+    rows = conn.execute(_READ[conn.dialect.name == "sqlite"], {"until": until}).all()
+    if not rows:  # no cell has a row on or before that day: unless one was removed since `at`, none had
+        return None if (conn.scalar(_REMOVED) or 0) > at else []
+    if rows[0].removed_at > at or max(row.changed_at for row in rows) > at:
         return None
-    return [msgspec.Raw(row.json) for row in rows if row.json is not None]
+    return [msgspec.Raw(row.json) for row in rows]
 
 
 class DailyStands:
     def __init__(self, is_sqlite: bool) -> None:
+        self._days = _days_query(is_sqlite)
         self._taken = _taken_query(is_sqlite)
-        self._spans = _spans_query(is_sqlite)
 
-    def refresh(self, conn: sa.Connection, touched: set[Touched], head: int) -> None:
-        """Bring the columns up to date after an append (at log position ``head``) that took, retracted or
-        corrected the positions ``touched``: for each, one statement finds the stand the cell shows from
-        that day on, and the next day it changes."""
-        if not touched:
-            return
-        self._add_days(conn, {day for _, _, day in touched}, head)
-        d, s = proj_days, proj_stands
-        first = min(day for _, _, day in touched)
-        days = list(conn.scalars(sa.select(d.c.day).where(d.c.day >= first).order_by(d.c.day)))
-        asked = msgspec.json.encode([{"party": p, "issue": i, "day": t} for p, i, t in sorted(touched)])
-        # by (day, party, issue): spans of one cell can overlap, and then agree
-        rows: dict[tuple[str, str, str], tuple] = {}
-        emptied: set[tuple[str, str, str]] = set()
-        changed, rendered = set(), {}
-        for found in conn.execute(self._spans, {"touched": asked.decode()}):
-            end = bisect.bisect_left(days, found.until) if found.until is not None else len(days)
-            span = days[bisect.bisect_left(days, found.day) : end]
-            changed.update(span)
-            if found.seq is None:  # no position counts in the cell up to then
-                emptied.update((day, found.party, found.issue) for day in span)
-                continue
-            shown = (found.seq, found.idx, found.pos_from, found.known_from)
-            json = rendered.get(shown)
-            if json is None:
-                json = rendered[shown] = stand_json_of(found).decode()
-            rows.update(((day, found.party, found.issue), (*shown, json)) for day in span)
-        delete_rows(conn, s, sorted(emptied))
-        upsert_rows(conn, s, STAND_COLUMNS, [(*key, *row) for key, row in sorted(rows.items())])
-        for chunk in chunks(changed):
-            conn.execute(d.update().where(d.c.day.in_(chunk)).values(changed_at=head))
-
-    def _add_days(self, conn: sa.Connection, days: set[str], head: int) -> None:
-        """Add the days not yet known, each with a copy of the column of the day before it."""
-        d, s = proj_days, proj_stands
-        known = set(conn.scalars(sa.select(d.c.day).where(d.c.day.in_(sorted(days)))))
-        for day in sorted(days - known):
-            before = conn.scalar(sa.select(sa.func.max(d.c.day)).where(d.c.day < day))
-            conn.execute(d.insert().values(day=day, changed_at=head))
-            if before is not None:
-                copied = [sa.literal(day), *(s.c[name] for name in STAND_COLUMNS[1:])]
-                copy = sa.select(*copied).where(s.c.day == before)
-                conn.execute(s.insert().from_select(STAND_COLUMNS, copy))
+    def refresh(self, conn: sa.Connection, taken: Sequence[Taken], touched: set[Touched], head: int) -> None:
+        """Bring the rows up to date after an append (at log position ``head``) that took the positions
+        ``taken`` in the ordinary way, and retracted or corrected positions on the cells and days
+        ``touched``. The rows of ``taken`` are rendered from their events; those of ``touched`` are found
+        again, with one statement for all of them."""
+        rows: dict[Touched, tuple] = {}
+        for t in taken:  # in log order: the last of a cell's day wins
+            rows[(t.party, t.issue, t.day)] = (t.seq, t.idx, t.seq, t.known_from, t.data)
+        rendered = {key: (*row[:4], stand_json(row[4], row[0], row[1]).decode()) for key, row in rows.items()}
+        removed = []
+        if touched:
+            asked = msgspec.json.encode([{"party": p, "issue": i, "day": d} for p, i, d in sorted(touched)])
+            for found in conn.execute(self._days, {"touched": asked.decode()}):
+                key = (found.party, found.issue, found.day)
+                if found.seq is None:  # no position counts in the cell that day any more
+                    rendered.pop(key, None)
+                    removed.append(key)
+                else:
+                    shown = (found.seq, found.idx, found.pos_from, found.known_from)
+                    rendered[key] = (*shown, stand_json_of(found).decode())
+        if removed:
+            delete_rows(conn, proj_stands, sorted(removed))
+            _mark_removed(conn, head)
+        upsert_rows(
+            conn, proj_stands, STAND_COLUMNS, [(*key, head, *row) for key, row in sorted(rendered.items())]
+        )
 
     def derive(self, conn: sa.Connection, held: bool = True) -> Derived:
-        """What the tables should hold, from ``positions``: the days, and every column (see
-        ``Derived``)."""
-        p, s = positions, proj_stands
-        days = sorted(conn.scalars(sa.select(p.c.occurred).distinct()))
+        """What the table should hold, from ``positions`` (see ``Derived``)."""
+        s = proj_stands
         # sorted as plain tuples: SQLAlchemy's rows compare in Python, several times slower
-        columns = _columns(days, sorted(map(tuple, conn.execute(self._taken))))
-        shown = (s.c.day, s.c.party, s.c.issue, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from)
+        rows = {tuple(row[:3]): _Shown(*row[3:]) for row in map(tuple, conn.execute(self._taken))}
+        shown = (s.c.party, s.c.issue, s.c.day, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from)
         found = conn.execute(sa.select(*shown)) if held else []
-        return Derived(days, columns, {tuple(row[:3]): tuple(row[3:]) for row in found})
+        return Derived(rows, {tuple(row[:3]): tuple(row[3:]) for row in found})
 
     def rebuild(
         self, conn: sa.Connection, head: int, rerender: bool = False, derived: Derived | None = None
     ) -> None:
-        """Derive the days and every column from ``positions`` (or take ``derived``, read from them as they
-        are). The stand a row shows is rendered again only where the position it shows is not the one it
-        held (normally nowhere), or everywhere with ``rerender``: a row's JSON depends on that position's
-        event and its fixes alone, as a stored position depends on its event alone."""
-        d, s = proj_days, proj_stands
+        """Derive every row from ``positions`` (or take ``derived``, read from them as they are). The stand
+        a row shows is rendered again only where the position it shows is not the one it held (normally
+        nowhere), or everywhere with ``rerender``: a row's JSON depends on that position's event and its
+        fixes alone, as a stored position depends on its event alone. Rows written or removed count as
+        changed at ``head``."""
+        s = proj_stands
         if derived is None:
             derived = self.derive(conn, held=not rerender)
-        conn.execute(d.delete())
-        insert_rows(conn, d, ["day", "changed_at"], [(day, head) for day in derived.days])
         held = derived.held
         if rerender:
-            conn.execute(s.delete())
+            removed = bool(conn.execute(s.delete()).rowcount)
             held = {}
-        changed = {key: row for key, row in derived.columns.items() if held.get(key) != row[:4]}
-        delete_rows(conn, s, [key for key in held if key not in derived.columns or key in changed])
+        changed = {key: row for key, row in derived.rows.items() if held.get(key) != row[:4]}
+        surplus = [key for key in held if key not in derived.rows]
+        delete_rows(conn, s, [key for key in held if key not in derived.rows or key in changed])
+        if surplus or (rerender and removed):
+            _mark_removed(conn, head)
         rendered = _render(conn, set(changed.values()))
-        insert_rows(conn, s, STAND_COLUMNS, [(*k, *row[:4], rendered[row]) for k, row in changed.items()])
+        insert_rows(
+            conn, s, STAND_COLUMNS, [(*k, head, *row[:4], rendered[row]) for k, row in changed.items()]
+        )
 
     def check(self, conn: sa.Connection) -> str | None:
-        """What differs first between the tables and what ``positions`` and the log say they should hold:
-        a day missing, or a row missing, surplus, showing another position, or rendered otherwise (which
-        ``rebuild`` alone would not notice); None if nothing does. Renders every row, so it is not
-        cheap."""
+        """What differs first between the table and what ``positions`` and the log say it should hold: a
+        row missing, surplus, showing another position, or rendered otherwise (which ``rebuild`` alone
+        would not notice); None if nothing does. Renders every row, so it is not cheap."""
         derived = self.derive(conn, held=False)
-        d, s = proj_days, proj_stands
-        missing = sorted(set(derived.days) - set(conn.scalars(sa.select(d.c.day))))
-        if missing:
-            return f"no column for {missing[0]}"
-        rendered = _render(conn, set(derived.columns.values()))
-        shown = (s.c.day, s.c.party, s.c.issue, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from, s.c.json)
+        s = proj_stands
+        rendered = _render(conn, set(derived.rows.values()))
+        shown = (s.c.party, s.c.issue, s.c.day, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from, s.c.json)
         held = {tuple(row[:3]): (tuple(row[3:7]), row[7]) for row in conn.execute(sa.select(*shown))}
-        for key in sorted(derived.columns.keys() | held.keys()):
-            row = derived.columns.get(key)
+        for key in sorted(derived.rows.keys() | held.keys()):
+            row = derived.rows.get(key)
             if held.get(key) != (None if row is None else (row[:4], rendered[row])):
-                day, party, issue = key
+                party, issue, day = key
                 return f"the stand of {party} on {issue} as of {day}"
         return None
+
+
+def _mark_removed(conn: sa.Connection, head: int) -> None:
+    """Record that rows were removed at log position ``head`` (the table holds that one row)."""
+    conn.execute(proj_stands_removed.delete())
+    conn.execute(proj_stands_removed.insert().values(at=head))
 
 
 def _taken_query(is_sqlite: bool) -> sa.Select:
@@ -243,27 +260,11 @@ def _taken_query(is_sqlite: bool) -> sa.Select:
     return sa.select(*(p.c[name] for name in columns)).select_from(sa.join(groups, p, p.c.id == last))
 
 
-def _columns(days: list[str], taken: list[tuple]) -> dict[tuple[str, str, str], _Shown]:
-    """Every day's column, from the last position of each day each cell has one (``_taken_query``'s
-    rows, in cell and day order)."""
-    place = {day: n for n, day in enumerate(days)}
-    columns = {}
-    for (party, issue), changes in itertools.groupby(taken, key=lambda row: row[:2]):
-        changes = list(changes)
-        for this, following in zip(changes, [*changes[1:], None], strict=True):
-            end = place[following[2]] if following is not None else len(days)
-            shown = _Shown(*this[3:])
-            for day in days[place[this[2]] : end]:
-                columns[(day, party, issue)] = shown
-    return columns
-
-
 class Derived(NamedTuple):
     """What the daily stands should hold, derived from ``positions``, and what they hold."""
 
-    days: list[str]
-    columns: dict[tuple[str, str, str], _Shown]  # by (day, party, issue)
-    held: dict[tuple[str, str, str], tuple]  # the (seq, idx, pos_from, known_from) each row shows
+    rows: dict[Touched, _Shown]  # by (party, issue, day)
+    held: dict[Touched, tuple]  # the (seq, idx, pos_from, known_from) each row shows
 
 
 class _Shown(NamedTuple):

@@ -41,14 +41,14 @@ from events.timeaxes import (
 )
 from events.vocabulary import EVENT_TYPES, type_name
 from service.bulk import chunks, insert_rows
-from service.daily_stands import DailyStands, Derived
-from service.tables import events, positions, proj_cells, proj_days, proj_versions
+from service.daily_stands import DailyStands, Derived, Taken, Touched
+from service.tables import events, positions, proj_cells, proj_versions
 
 VERSION_COLUMNS = [c.name for c in proj_versions.c]
 POSITION_COLUMNS = [c.name for c in positions.c if c.name != "id"]
 # What a rebuild empties and fills again; the daily stands it compares with what they should hold instead
 # (see DailyStands.rebuild), and of `positions` it rewrites only the forms of fixed events.
-EMPTIED = (proj_versions, proj_cells, proj_days)
+EMPTIED = (proj_versions, proj_cells)
 REBUILD_PRAGMAS = {"secure_delete": 0, "threads": 2}  # SQLite, while rebuilding: see Projector.rebuild
 
 
@@ -57,14 +57,31 @@ class Projector:
         self.is_sqlite = is_sqlite
         self.daily = DailyStands(is_sqlite)
 
-    def apply(self, conn: sa.Connection, appended: Sequence[Logged]) -> None:
-        """Project events just appended (in position order) inside the append transaction."""
-        stored = self._store(conn, [logged for logged in appended if not is_meta(logged.event)])
-        touched = {row[:3] for row in stored}  # party, issue, occurred
+    def apply(
+        self, conn: sa.Connection, appended: Sequence[Logged], data: Sequence[str] | None = None
+    ) -> None:
+        """Project events just appended (in position order) inside the append transaction; ``data`` holds
+        each one's stored JSON, where the caller has it."""
+        if data is None:
+            data = [encode(logged.event).decode() for logged in appended]
+        self._store(conn, [logged for logged in appended if not is_meta(logged.event)])
         in_batch = {str(logged.event.id): logged for logged in appended}
         revisit = {self._root(conn, g.event.target, in_batch) for g in appended if is_meta(g.event)}
-        plain = [g for g in appended if not is_meta(g.event) and g.position not in revisit]
-        self._write(conn, [(logged, [_single(logged)]) for logged in plain], fixed=False)
+        plain = [
+            (logged, json)
+            for logged, json in zip(appended, data, strict=True)
+            if not is_meta(logged.event) and logged.position not in revisit
+        ]
+        self._write(conn, [(logged, [_single(logged)]) for logged, _ in plain], fixed=False)
+        taken = [
+            Taken(
+                p.party, p.issue, logged.event.occurred.start.isoformat(), logged.position, idx, known, json
+            )
+            for logged, json in plain
+            for known in (reported_start(logged.event).isoformat(),)
+            for idx, p in enumerate(logged.event.positions)
+        ]
+        touched: set[Touched] = set()
         for root in sorted(revisit):
             touched |= self._days_of(conn, root)
             conn.execute(positions.delete().where(positions.c.seq == root, sa.not_(positions.c.stored)))
@@ -73,7 +90,7 @@ class Projector:
             self._write(conn, [(group[0], versions(group))], fixed=True)
             touched |= self._days_of(conn, root)
         self._mark_fixed(conn, revisit, True)
-        self.daily.refresh(conn, touched, appended[-1].position)
+        self.daily.refresh(conn, taken, touched, appended[-1].position)
 
     @staticmethod
     def _days_of(conn: sa.Connection, seq: int) -> set[tuple[str, str, str]]:

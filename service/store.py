@@ -274,7 +274,9 @@ class EventStore:
                     for (kind, ident), pos in new_definitions.items()
                 ],
             )
-        self.projector.apply(conn, [Logged(item.position, item.event) for item in new])
+        self.projector.apply(
+            conn, [Logged(item.position, item.event) for item in new], [r["data"] for r in rows]
+        )
         if not self.db.is_sqlite:
             conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(new[-1].position))))
 

@@ -139,23 +139,16 @@ proj_cells = sa.Table(
     sa.Column("issue", Key(64), primary_key=True),
 )
 
-# Every cell's latest position as of the end of each day, as known now (service.daily_stands): the days on
-# which some position was taken, each with the log position at which its column last changed,
-proj_days = sa.Table(
-    "proj_days",
-    metadata,
-    sa.Column("day", Key(10), primary_key=True),
-    sa.Column("changed_at", sa.BigInteger, nullable=False),
-)
-
-# and each day's column: the stand each cell shows as of that day, rendered as ``/state`` shows it, with the
-# position row it shows (``seq``, ``idx``, and the corner of its form's rectangle).
+# Every cell's stand as of the end of each day on which it has a position that counts, as known now
+# (service.daily_stands): rendered as ``/state`` shows it, with the position row it shows (``seq``, ``idx``,
+# and the corner of its form's rectangle), and the log position at which the row was last written.
 proj_stands = sa.Table(
     "proj_stands",
     metadata,
-    sa.Column("day", Key(10), primary_key=True),
     sa.Column("party", Key(64), primary_key=True),
     sa.Column("issue", Key(64), primary_key=True),
+    sa.Column("day", Key(10), primary_key=True),
+    sa.Column("changed_at", sa.BigInteger, nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("idx", sa.Integer, nullable=False),
     sa.Column("pos_from", sa.BigInteger, nullable=False),
@@ -163,4 +156,12 @@ proj_stands = sa.Table(
     sa.Column("json", sa.Text, nullable=False),
 )
 
-PROJECTION_TABLES = (proj_versions, proj_cells, proj_days, proj_stands)  # and part of `positions`
+# One row: the log position of the last append (or rebuild) that removed a row of ``proj_stands``. An answer
+# at an earlier position cannot tell from the rows what it would have read, and takes the general path.
+proj_stands_removed = sa.Table(
+    "proj_stands_removed",
+    metadata,
+    sa.Column("at", sa.BigInteger, primary_key=True, autoincrement=False),
+)
+
+PROJECTION_TABLES = (proj_versions, proj_cells, proj_stands)  # and part of `positions`

@@ -1,5 +1,6 @@
-"""The daily stands (service.daily_stands): ``/state`` as of a date, as known now, is read from one day's
-column, and only where that column still holds at the log position asked about.
+"""The daily stands (service.daily_stands): ``/state`` as of a date, as known now, is read from each cell's
+row of its last day on or before it, and only where no row read has changed, and none was removed, since
+the log position asked about.
 
 That every answer equals the oracle fold, through this path or the general one, is the property test's
 (tests/test_time_axes_property.py); these tests show which path an answer takes."""
@@ -14,7 +15,7 @@ from events.codec import to_builtins
 from service.database import Database
 from service.projections import Axes, Projections
 from service.store import EventStore
-from service.tables import positions, proj_days, proj_stands
+from service.tables import positions, proj_stands, proj_stands_removed
 from tests.factories import body, event, issue, party
 
 TAKEN = {"party": "p1", "issue": "i1", "summary": "s"}
@@ -30,7 +31,7 @@ def stances(projections: Projections, **axes) -> list[str]:
     return [s.stance for s in state.positions]
 
 
-def test_state_as_of_a_date_is_read_from_that_days_column(database: Database) -> None:
+def test_state_as_of_a_date_is_read_from_the_rows_of_the_days_before_it(database: Database) -> None:
     store, projections = EventStore(database), Projections(database)
     store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
     store.append("talks", [event(said("2025-02-10", "supports")), event(said("2025-02-20", "opposes"))])
@@ -42,23 +43,56 @@ def test_state_as_of_a_date_is_read_from_that_days_column(database: Database) ->
     assert stances(projections, as_of=day) == ["supports"]
     assert stances(projections) == ["opposes"]
     assert stances(projections, as_of=dt.date(2025, 2, 9)) == []  # before any day of the log
-    # knowledge at a date is not what the column holds: the general path, which finds nothing now
+    # knowledge at a date is not what the rows hold: the general path, which finds nothing now
     assert stances(projections, as_of=day, known_at=dt.date(2025, 3, 1)) == []
 
 
-def test_a_column_changed_after_the_position_asked_about_is_not_used(database: Database) -> None:
-    """An answer at log position ``at`` uses a day's column only if it has not changed since: a backdated
-    event that changes the column later must not show in an answer at a position before it."""
+def test_a_row_changed_after_the_position_asked_about_is_not_used(database: Database) -> None:
+    """An answer at log position ``at`` uses the rows only if none it reads has changed since: a backdated
+    event that changes a row later must not show in an answer at a position before it."""
     store, projections = EventStore(database), Projections(database)
     store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
     first = store.append("talks", [event(said("2025-02-10", "supports"))]).events[-1].position
     store.append("talks", [event(said("2025-02-10", "opposes", reported="2025-04-01"))])  # backdated
     day = dt.date(2025, 2, 12)
     with database.reader.connect() as conn:
-        changed_at = conn.scalar(sa.select(proj_days.c.changed_at).where(proj_days.c.day == "2025-02-10"))
+        changed_at = conn.scalar(sa.select(proj_stands.c.changed_at).where(proj_stands.c.day == "2025-02-10"))
     assert changed_at == first + 1
     assert stances(projections, as_of=day) == ["opposes"]
     assert stances(projections, as_of=day, at=first) == ["supports"]
+
+
+def test_a_row_removed_after_the_position_asked_about_is_not_used(database: Database) -> None:
+    """A retraction that leaves a cell's day without a position removes its row: an answer at a position
+    before the retraction must still see the retracted stand, which no row holds any more."""
+    store, projections = EventStore(database), Projections(database)
+    store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
+    store.append("talks", [event(said("2025-02-10", "supports"))])
+    later = event(said("2025-02-11", "opposes"))
+    before = store.append("talks", [later]).events[-1].position
+    retraction = body("EventRetracted", "2025-03-01", target=str(later.id), reason="wrong")
+    store.append("talks", [event(retraction)])
+    with database.reader.connect() as conn:
+        assert conn.scalars(sa.select(proj_stands.c.day)).all() == ["2025-02-10"]
+        assert conn.scalar(sa.select(proj_stands_removed.c.at)) == before + 1
+    assert stances(projections, as_of=dt.date(2025, 2, 12)) == ["supports"]
+    assert stances(projections, as_of=dt.date(2025, 2, 12), at=before) == ["opposes"]
+
+
+def test_an_append_writes_only_the_rows_of_the_days_it_changes(database: Database) -> None:
+    """The cost of an append follows what it changes: a position taken in the past adds the row of its day
+    and leaves every other row as it was, however many days and cells the log spans."""
+    store = EventStore(database)
+    store.append("v", [event(e) for e in (party("p1"), party("p2"), issue("i1"))])
+    store.append("talks", [event(said(f"2025-0{m}-01", "supports")) for m in range(2, 10)])
+    columns = sa.select(proj_stands).order_by(proj_stands.c.party, proj_stands.c.day)
+    with database.reader.connect() as conn:
+        rows = conn.execute(columns).all()
+    backdated = store.append("talks", [event(said("2025-01-15", "opposes"))]).events[-1].position
+    with database.reader.connect() as conn:
+        after = conn.execute(columns).all()
+    assert [row for row in after if row.changed_at == backdated] == [after[0]]
+    assert (after[0].day, after[1:]) == ("2025-01-15", rows)
 
 
 def test_rebuild_renders_again_what_shows_another_position_and_with_stored_everything(
@@ -73,6 +107,7 @@ def test_rebuild_renders_again_what_shows_another_position_and_with_stored_every
     with database.reader.connect() as conn:
         rows = conn.execute(columns).all()
     assert [row.day for row in rows] == ["2025-02-10", "2025-02-11"]
+    head = rows[-1].changed_at
     with database.writer.begin() as conn:
         s = proj_stands
         conn.execute(s.update().where(s.c.day == "2025-02-10").values(seq=rows[1].seq, json="{}"))
@@ -80,11 +115,15 @@ def test_rebuild_renders_again_what_shows_another_position_and_with_stored_every
     store.rebuild_projections()
     with database.reader.connect() as conn:
         rebuilt = conn.execute(columns).all()
-    assert rebuilt[0] == rows[0]  # it showed another position: derived and rendered again
+    # it showed another position: derived and rendered again, and changed at the head
+    assert rebuilt[0]._asdict() == rows[0]._asdict() | {"changed_at": head}
     assert rebuilt[1].json == "{}"  # the same position: its JSON is trusted, as stored positions are
     store.rebuild_projections(stored=True)
     with database.reader.connect() as conn:
-        assert conn.execute(columns).all() == rows
+        again = conn.execute(columns).all()
+    assert [row._asdict() | {"changed_at": 0} for row in again] == [
+        row._asdict() | {"changed_at": 0} for row in rows
+    ]
 
 
 def test_verify_finds_a_stand_not_rendered_from_the_log(database: Database) -> None:
@@ -100,9 +139,25 @@ def test_verify_finds_a_stand_not_rendered_from_the_log(database: Database) -> N
     store.rebuild_projections(stored=True)
     assert store.verify_daily_stands() is None
     with database.writer.begin() as conn:
-        conn.execute(proj_days.delete().where(proj_days.c.day == "2025-02-12"))
-    assert store.verify_daily_stands() == "no column for 2025-02-12"
-    with database.writer.begin() as conn:
         conn.execute(proj_stands.delete().where(proj_stands.c.day == "2025-02-12"))
-        conn.execute(proj_days.insert().values(day="2025-02-12", changed_at=0))
     assert store.verify_daily_stands() == "the stand of p1 on i1 as of 2025-02-12"
+    store.rebuild_projections()
+    assert store.verify_daily_stands() is None
+    with database.writer.begin() as conn:
+        s = proj_stands
+        conn.execute(s.update().where(s.c.day == "2025-02-12").values(day="2025-02-11"))
+    assert store.verify_daily_stands() == "the stand of p1 on i1 as of 2025-02-11"
+
+
+def test_the_last_row_removed_after_the_position_asked_about_is_not_forgotten(database: Database) -> None:
+    """With no row left at all, the removal still says that an answer before it must look elsewhere."""
+    store, projections = EventStore(database), Projections(database)
+    store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
+    only = event(said("2025-02-10", "supports"))
+    before = store.append("talks", [only]).events[-1].position
+    correction = body(
+        "EventCorrected", "2025-03-01", target=str(only.id), reason="r", changes={"positions": []}
+    )
+    store.append("talks", [event(correction)])
+    assert stances(projections) == []
+    assert stances(projections, at=before) == ["supports"]
