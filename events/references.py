@@ -6,7 +6,7 @@ ProposalTabled), ``event`` (any stored event, the target of a retraction or corr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Literal, NamedTuple
 
 from events.vocabulary import (
@@ -78,10 +78,12 @@ def references(event: Event) -> Iterator[Ref]:
 
 def index_terms(event: Event) -> set[tuple[Kind, str]]:
     """The parties and issues an event concerns, for filtering the log by party or issue."""
-    terms: set[tuple[Kind, str]] = {
-        (ref.kind, ref.id) for ref in references(event) if ref.kind in ("party", "issue")
-    }
-    defined = definition(event)
+    return terms_of(references(event), definition(event))
+
+
+def terms_of(refs: Iterable[Ref], defined: tuple[Kind, str] | None) -> set[tuple[Kind, str]]:
+    """``index_terms`` of an event from its references and its definition, where those are at hand."""
+    terms: set[tuple[Kind, str]] = {(ref.kind, ref.id) for ref in refs if ref.kind in ("party", "issue")}
     if defined is not None and defined[0] in ("party", "issue"):
         terms.add(defined)
     return terms

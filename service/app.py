@@ -22,6 +22,7 @@ from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
 from service.api.state import StateController
 from service.api.timeline import TimelineController, timeline_query
+from service.committer import GroupCommitter
 from service.database import Database, check_schema, connect
 from service.forms import FormCache
 from service.live import LiveLog
@@ -54,8 +55,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     projections = Projections(database, forms, settings.cache_entries)
     timeline = Timeline(database, forms)
     live_log = LiveLog(store, database)
+    committer = GroupCommitter(store)
 
     async def close() -> None:
+        committer.stop()
         await live_log.stop()
         if owns_database:
             database.dispose()
@@ -77,7 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             "live_log": Provide(lambda: live_log, sync_to_thread=False),
             "timeline_query": Provide(timeline_query),
         },
-        state=State({"write_tokens": settings.write_tokens}),
+        state=State({"write_tokens": settings.write_tokens, "committer": committer, "live_log": live_log}),
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(
@@ -97,6 +100,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        on_startup=[settle_collector, live_log.start],
+        on_startup=[settle_collector, committer.start, live_log.start],
         on_shutdown=[close],
     )

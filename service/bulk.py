@@ -1,11 +1,22 @@
-"""Writing many rows at once: plain tuples inserted without SQLAlchemy's per-row work, and lists of keys cut
-to fit an ``IN`` list."""
+"""The write path's statements, run on the driver's own cursor: rows inserted as plain tuples without
+SQLAlchemy's per-row work, statements built with SQLAlchemy Core and compiled once (``DriverQuery``), and
+lists of keys cut to fit an ``IN`` list.
+
+Measured on the target machine (SQLite, inside one transaction): a one-row index lookup costs 4 µs on the
+driver's cursor, 50 µs through ``exec_driver_sql`` and 70 µs as a Core statement executed by SQLAlchemy,
+most of it the execution context each statement builds. An append runs about ten statements, so that
+overhead alone capped single-event appends at a few hundred a second. The statements are still written
+with Core, and tested through the same append contract on both databases.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import json
+from collections import namedtuple
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 K = TypeVar("K", int, str)
 
@@ -16,14 +27,26 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: list[str], rows: 
     if not rows:
         return
     names = ", ".join(columns)
-    if conn.dialect.name == "sqlite":
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
-        conn.exec_driver_sql(sql, rows)
-        return
     cursor = conn.connection.dbapi_connection.cursor()
+    if conn.dialect.name == "sqlite":
+        cursor.executemany(
+            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})", rows
+        )
+        return
     with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def insert_missing_rows(conn: sa.Connection, table: sa.Table, rows: list[tuple]) -> None:
+    """Insert the ``rows`` (tuples of every column of ``table``) whose primary key is not there yet."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    names = ", ".join(column.name for column in table.c)
+    marks = ", ".join([mark] * len(table.c))
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+    _executemany(conn, sql, rows)
 
 
 def upsert_rows(conn: sa.Connection, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
@@ -52,10 +75,47 @@ def delete_rows(conn: sa.Connection, table: sa.Table, keys: list[tuple]) -> None
 
 
 def _executemany(conn: sa.Connection, sql: str, rows: list[tuple]) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(sql, rows)
-        return
     conn.connection.dbapi_connection.cursor().executemany(sql, rows)
+
+
+class DriverQuery:
+    """A Core ``SELECT`` compiled once for each dialect and run on the driver's cursor, inside the
+    connection's transaction. Rows come back as named tuples of the statement's columns. A list
+    parameter named in ``lists`` (see ``listed``) is passed as one JSON array on SQLite and as one array
+    on PostgreSQL."""
+
+    def __init__(self, statements: dict[str, sa.Select], lists: tuple[str, ...] = ()) -> None:
+        self._statements = statements
+        self._lists = lists
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict, Any]] = {}
+
+    def _compile(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, dict, Any]:
+        statement = self._statements["sqlite" if dialect.name == "sqlite" else "postgresql"]
+        compiled = statement.compile(dialect=dialect)
+        row = namedtuple("Row", [column.key for column in statement.selected_columns])  # noqa: PYI024
+        order = tuple(compiled.positiontup) if compiled.positiontup else None
+        defaults = dict(compiled.params)  # the values of literals (a LIMIT, say) bound as parameters
+        found = self._compiled[dialect.name] = (str(compiled), order, defaults, row)
+        return found
+
+    def rows(self, conn: sa.Connection, **params: Any) -> list[Any]:
+        found = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        sql, order, defaults, row = found
+        if conn.dialect.name == "sqlite":
+            params = {k: json.dumps(v) if k in self._lists else v for k, v in params.items()}
+        params = defaults | params
+        args: Any = tuple(params[name] for name in order) if order is not None else params
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.execute(sql, args)
+        return [row(*values) for values in cursor.fetchall()]
+
+
+def listed(column: sa.ColumnElement, name: str, is_sqlite: bool) -> sa.ColumnElement[bool]:
+    """``column`` is one of the list bound as ``name`` (a ``DriverQuery`` list), whatever its length."""
+    if is_sqlite:
+        values = sa.select(sa.column("value", sa.String)).select_from(sa.func.json_each(sa.bindparam(name)))
+        return column.in_(values.scalar_subquery())
+    return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.String)))
 
 
 def chunks(keys: set[K], size: int = 5000) -> list[list[K]]:

@@ -40,7 +40,7 @@ from events.timeaxes import (
     versions,
 )
 from events.vocabulary import EVENT_TYPES, type_name
-from service.bulk import chunks, insert_rows
+from service.bulk import chunks, insert_missing_rows, insert_rows
 from service.daily_stands import DailyStands, Derived, Taken, Touched
 from service.tables import events, positions, proj_cells, proj_versions
 
@@ -395,17 +395,15 @@ class Projector:
     def _mark_fixed(conn: sa.Connection, seqs: set[int], fixed: bool) -> int:
         """Mark the stored positions of the events at ``seqs`` as reached by a fix (``fixed``), or not;
         returns how many rows changed (an event that takes no position has none)."""
+        if not seqs:
+            return 0
         p = positions
         update = p.update().where(p.c.seq.in_(sa.bindparam("seqs", expanding=True)), p.c.stored)
         update = update.values(fixed=fixed)
         return sum(conn.execute(update, {"seqs": chunk}).rowcount for chunk in chunks(seqs))
 
     def _insert_cells(self, conn: sa.Connection, cells: set[tuple[str, str]]) -> None:
-        if cells:
-            insert = (sqlite.insert if self.is_sqlite else postgresql.insert)(proj_cells)
-            conn.execute(
-                insert.on_conflict_do_nothing(), [{"party": p, "issue": i} for p, i in sorted(cells)]
-            )
+        insert_missing_rows(conn, proj_cells, sorted(cells))
 
 
 def stored_rows(appended: Sequence[Logged]) -> list[tuple]:

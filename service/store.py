@@ -11,49 +11,42 @@ writer at a time already; its writers begin with BEGIN IMMEDIATE and queue on th
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import threading
 import uuid
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import msgspec
 import sqlalchemy as sa
 
-from events.codec import apply_changes, decode_stored, encode
-from events.references import definition, index_terms, references
+from events.codec import decode_stored, encode
+from events.references import terms_of
 from events.timeaxes import Logged, is_meta, reported_start
-from events.vocabulary import Event, EventCorrected, EventRetracted, type_name, with_stream
+from events.vocabulary import Event, EventCorrected, EventRetracted, type_name
+from service.append_plan import (
+    Appended,
+    AppendResult,
+    Batch,
+    Known,
+    New,
+    Plan,
+    Prepared,
+    blame,
+    named_once,
+    prepare,
+)
+from service.bulk import DriverQuery, chunks, insert_rows, listed
 from service.database import Database
-from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.errors import AppendRefused
 from service.projector import POSITION_COLUMNS, Projector, stored_rows
 from service.tables import definitions, event_terms, events, positions
+
+__all__ = ["Appended", "AppendResult", "Batch", "EventStore", "LogPage", "Recorded", "Revision", "read_head"]
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
 APPEND_LOCK_KEY = 0x74696D656C696E65
 # PostgreSQL channel notified by every append, delivered when it commits (see service.live).
 NOTIFY_CHANNEL = "timeline_appended"
-
-
-_IN_CHUNK = 5000  # ids per IN (...) list: within every database's limit on bound parameters
-
-
-class Batch(NamedTuple):
-    """Events for one stream, with the version the stream must be at (None: any)."""
-
-    stream: str
-    events: Sequence[Event]
-    expected_version: int | None = None
-
-
-class _New(NamedTuple):
-    batch: int
-    index: int
-    event: Event
-    position: int
-    version: int
 
 
 _SEQ, _FIXED = POSITION_COLUMNS.index("seq"), POSITION_COLUMNS.index("fixed")
@@ -66,29 +59,6 @@ def _unmarked_by_event(rows) -> dict[int, list[tuple]]:
     for row in rows:
         grouped.setdefault(row[_SEQ], []).append(tuple(row[:_FIXED]) + tuple(row[_FIXED + 1 :]))
     return grouped
-
-
-@contextlib.contextmanager
-def _blame(batch: int):
-    """Mark a refusal raised inside with the batch it concerns."""
-    try:
-        yield
-    except AppendRefused as exc:
-        exc.batch = batch
-        raise
-
-
-class Appended(msgspec.Struct, frozen=True):
-    id: uuid.UUID
-    position: int
-    version: int
-
-
-class AppendResult(msgspec.Struct, frozen=True):
-    stream: str
-    version: int
-    events: list[Appended]
-    replayed: bool = False  # every event was already stored: this is the earlier result
 
 
 class Revision(msgspec.Struct, frozen=True):
@@ -124,6 +94,7 @@ def chain_hash(previous: str, position: int, stream: str, version: int, recorded
     return hashlib.sha256(head + data.encode()).hexdigest()
 
 
+EVENT_COLUMNS = [c.name for c in events.c]
 _ROW_COLUMNS = (
     events.c.position,
     events.c.version,
@@ -134,6 +105,39 @@ _ROW_COLUMNS = (
 )
 
 
+# The lookups of every append, run on the driver's cursor (see service.bulk).
+_STORED_IDS = DriverQuery(
+    {
+        dialect: sa.select(events.c.id, events.c.stream, *_ROW_COLUMNS).where(
+            listed(events.c.id, "ids", dialect == "sqlite")
+        )
+        for dialect in ("sqlite", "postgresql")
+    },
+    lists=("ids",),
+)
+_DEFINED = DriverQuery(
+    {
+        dialect: sa.select(definitions.c.kind, definitions.c.id).where(
+            listed(definitions.c.id, "ids", dialect == "sqlite")
+        )
+        for dialect in ("sqlite", "postgresql")
+    },
+    lists=("ids",),
+)
+_VERSION = DriverQuery(
+    dict.fromkeys(
+        ("sqlite", "postgresql"),
+        sa.select(sa.func.max(events.c.version).label("version")).where(
+            events.c.stream == sa.bindparam("stream")
+        ),
+    )
+)
+_LAST = DriverQuery(
+    dict.fromkeys(
+        ("sqlite", "postgresql"),
+        sa.select(events.c.position, events.c.hash).order_by(events.c.position.desc()).limit(1),
+    )
+)
 _HEAD = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))  # built once: read on every answer
 
 
@@ -146,7 +150,6 @@ class EventStore:
     def __init__(self, database: Database) -> None:
         self.db = database
         self.projector = Projector(database.is_sqlite)
-        self._write_lock = threading.Lock()
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -158,125 +161,103 @@ class EventStore:
 
     def append_batches(self, batches: Sequence[Batch]) -> list[AppendResult]:
         """Append several batches, to any streams, in one transaction: all stored or none."""
-        with self._write_lock, self.db.writer.begin() as conn:
+        with self.db.write_lock(), self.db.writer.begin() as conn:
             return self.append_in(conn, batches)
 
     def append_in(self, conn: sa.Connection, batches: Sequence[Batch]) -> list[AppendResult]:
-        """Append inside the caller's transaction (the caller commits or rolls back).
+        """Append inside the caller's transaction (the caller commits or rolls back), all or nothing.
 
         Every step works on all batches at once (one lookup of ids, of versions, of references; one
         insert of rows), so a bulk load costs a few statements per thousand events, not per batch.
         A refusal names its batch (``AppendRefused.batch``) and a JSON pointer within it.
         """
-        prepared = []
+        return self._append(conn, batches, isolated=False)  # type: ignore[return-value]
+
+    def append_group(self, batches: Sequence[Batch]) -> list[AppendResult | AppendRefused]:
+        """Append batches sent apart (by different requests) in one transaction, each on its own: a batch
+        that is refused gets its refusal and stores nothing, and the others are stored as if it had never
+        been sent. Should the transaction fail for a reason of no batch's making, each batch is tried
+        again in a transaction of its own, so that one batch's failure is never another's."""
+        try:
+            with self.db.write_lock(), self.db.writer.begin() as conn:
+                return self._append(conn, batches, isolated=True)
+        except Exception:
+            if len(batches) == 1:
+                raise
+        return [self._alone(batch) for batch in batches]
+
+    def _alone(self, batch: Batch) -> AppendResult | AppendRefused | Exception:
+        try:
+            return self.append_group([batch])[0]
+        except Exception as exc:  # handed to its request, which answers with a server error
+            return exc
+
+    def _append(
+        self, conn: sa.Connection, batches: Sequence[Batch], isolated: bool
+    ) -> list[AppendResult | AppendRefused]:
+        """Plan every batch in order against what is stored and what the batches before it add, then store
+        what was planned in one go. With ``isolated`` a refusal is the batch's outcome and leaves the
+        others as if it had never been sent; without, the first refusal is raised."""
+        outcomes: list[AppendResult | AppendRefused | None] = [None] * len(batches)
+        prepared: dict[int, list[Prepared]] = {}
         for k, batch in enumerate(batches):
-            with _blame(k):
-                if not batch.events:
-                    raise AppendRefused("the batch holds no events", "/events")
-                prepared.append([self._in_stream(i, e, batch.stream) for i, e in enumerate(batch.events)])
+            try:
+                with blame(k):
+                    prepared[k] = prepare(batch)
+            except AppendRefused as exc:
+                if not isolated:
+                    raise
+                outcomes[k] = exc
+        if not isolated:
+            named_once(prepared)
         if not self.db.is_sqlite:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+        candidates = [item for evs in prepared.values() for item in evs]
+        stored = self._stored(conn, {item.id for item in candidates})
+        known = self._known(conn, [item for item in candidates if item.id not in stored])
+        versions = self._versions(conn, sorted({batches[k].stream for k in prepared}))
+        last = _LAST.rows(conn)
+        last_position, last_hash = last[0] if last else (0, "")
 
-        stored = self._stored(conn, prepared)
-        streams = sorted({batch.stream for batch in batches})
-        versions = self._versions(conn, streams)
-        last = conn.execute(
-            sa.select(events.c.position, events.c.hash).order_by(events.c.position.desc()).limit(1)
-        ).first()
-        last_position, last_hash = last if last else (0, "")
-
-        results: list[AppendResult] = []
-        new: list[_New] = []
-        position = last_position
-        for k, (batch, evs) in enumerate(zip(batches, prepared, strict=True)):
-            with _blame(k):
-                done: dict[int, Appended] = {}
-                fresh = []
-                for index, event in enumerate(evs):
-                    row = stored.get(str(event.id))
-                    if row is None:
-                        fresh.append((index, event))
-                    elif (
-                        row.stream == batch.stream
-                        and decode_stored(row.data, row.type, row.schema_version) == event
-                    ):
-                        done[index] = Appended(event.id, row.position, row.version)
-                    else:
-                        raise IdConflict(
-                            f"event id {event.id} is already stored (position {row.position}) "
-                            "with a different body",
-                            f"/events/{index}/id",
-                            position=row.position,
-                        )
-                current = versions.get(batch.stream, 0)
-                if not fresh:
-                    replay = [done[i] for i in range(len(evs))]
-                    results.append(AppendResult(batch.stream, max(a.version for a in replay), replay, True))
-                    continue
-                if batch.expected_version is not None and batch.expected_version != current:
-                    raise VersionConflict(
-                        f"stream {batch.stream!r} is at version {current}, not {batch.expected_version}",
-                        "/expected_version",
-                        current_version=current,
-                    )
-                for index, event in fresh:
-                    position, current = position + 1, current + 1
-                    new.append(_New(k, index, event, position, current))
-                    done[index] = Appended(event.id, position, current)
-                versions[batch.stream] = current
-                results.append(AppendResult(batch.stream, current, [done[i] for i in range(len(evs))]))
-        if not new:
-            return results
-        new_definitions = self._check_references(conn, new)
-        self._insert(conn, new, last_hash, new_definitions)
-        return results
+        plan = Plan(stored, known, versions, last_position)
+        for k, evs in prepared.items():
+            try:
+                with blame(k):
+                    outcomes[k] = plan.add(k, batches[k], evs)
+            except AppendRefused as exc:
+                if not isolated:
+                    raise
+                outcomes[k] = exc
+        if plan.new:
+            self._insert(conn, plan.new, last_hash, plan.definitions)
+        return outcomes  # type: ignore[return-value]
 
     def _insert(
         self,
         conn: sa.Connection,
-        new: list[_New],
+        new: list[New],
         last_hash: str,
         new_definitions: dict[tuple[str, str], int],
     ) -> None:
         recorded_at = _utcnow()
-        rows, terms = [], []
+        rows, data, terms = [], [], []
         for item in new:
             event = item.event
-            data = encode(event).decode()
-            last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, data)
+            json = encode(event).decode()
+            last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, json)
+            target = str(event.target) if isinstance(event, EventRetracted | EventCorrected) else None
             rows.append(
-                {
-                    "position": item.position,
-                    "id": str(event.id),
-                    "stream": event.stream,
-                    "version": item.version,
-                    "type": type_name(event),
-                    "schema_version": type(event).schema_version,
-                    "occurred": event.occurred.start.isoformat(),
-                    "reported": reported_start(event).isoformat(),
-                    "target": str(event.target)
-                    if isinstance(event, EventRetracted | EventCorrected)
-                    else None,
-                    "recorded_at": recorded_at,
-                    "data": data,
-                    "hash": last_hash,
-                }
+                (item.position, item.prepared.id, event.stream, item.version, type_name(event))
+                + (type(event).schema_version, event.occurred.start.isoformat())
+                + (reported_start(event).isoformat(), target, recorded_at, json, last_hash)
             )
-            terms += [{"kind": k, "term": t, "position": item.position} for k, t in index_terms(event)]
-        conn.execute(events.insert(), rows)
-        if terms:
-            conn.execute(event_terms.insert(), terms)
-        if new_definitions:
-            conn.execute(
-                definitions.insert(),
-                [
-                    {"kind": kind, "id": ident, "position": pos}
-                    for (kind, ident), pos in new_definitions.items()
-                ],
-            )
-        self.projector.apply(
-            conn, [Logged(item.position, item.event) for item in new], [r["data"] for r in rows]
-        )
+            data.append(json)
+            terms += [(k, t, item.position) for k, t in terms_of(item.prepared.refs, item.prepared.defines)]
+        insert_rows(conn, events, EVENT_COLUMNS, rows)
+        insert_rows(conn, event_terms, ["kind", "term", "position"], terms)
+        definition_rows = [(kind, ident, pos) for (kind, ident), pos in new_definitions.items()]
+        insert_rows(conn, definitions, ["kind", "id", "position"], definition_rows)
+        self.projector.apply(conn, [Logged(item.position, item.event) for item in new], data)
         if not self.db.is_sqlite:
             conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(new[-1].position))))
 
@@ -284,6 +265,9 @@ class EventStore:
     def _versions(conn: sa.Connection, streams: list[str]) -> dict[str, int]:
         """Each stream's current version: one index seek per stream, all in one statement. (A grouped
         ``max`` over ``stream IN (...)`` reads every row of those streams: slower as streams grow.)"""
+        if len(streams) == 1:  # the usual case, in a statement built once
+            version = _VERSION.rows(conn, stream=streams[0])[0].version
+            return {streams[0]: version} if version else {}
         versions: dict[str, int] = {}
         for start in range(0, len(streams), 500):
             chunk = streams[start : start + 500]
@@ -296,105 +280,30 @@ class EventStore:
         return versions
 
     @staticmethod
-    def _in_stream(index: int, event: Event, stream: str) -> Event:
-        if event.stream is None:
-            return with_stream(event, stream)
-        if event.stream != stream:
-            raise AppendRefused(
-                f"event is for stream {event.stream!r} but was sent to stream {stream!r}",
-                f"/events/{index}/stream",
-            )
-        return event
-
-    @staticmethod
-    def _stored(conn: sa.Connection, prepared: list[list[Event]]) -> dict[str, sa.Row]:
-        """The stored rows of every id the batches name; an id named twice is refused."""
-        seen: dict[str, tuple[int, int]] = {}
-        for k, evs in enumerate(prepared):
-            for index, event in enumerate(evs):
-                ident = str(event.id)
-                if ident in seen:
-                    with _blame(k):
-                        raise IdConflict(
-                            f"event id {ident} appears twice (first at batch {seen[ident][0]}, "
-                            f"event {seen[ident][1]})",
-                            f"/events/{index}/id",
-                        )
-                seen[ident] = (k, index)
+    def _stored(conn: sa.Connection, ids: set[str]) -> dict[str, sa.Row]:
+        """The stored rows of the events with these ``ids``."""
         stored = {}
-        ids = list(seen)
-        for start in range(0, len(ids), _IN_CHUNK):
-            query = sa.select(events.c.id, events.c.stream, *_ROW_COLUMNS).where(
-                events.c.id.in_(ids[start : start + _IN_CHUNK])
-            )
-            stored |= {row.id: row for row in conn.execute(query)}
+        for chunk in chunks(ids):
+            stored |= {row.id: row for row in _STORED_IDS.rows(conn, ids=chunk)}
         return stored
 
-    def _check_references(self, conn: sa.Connection, new: list[_New]) -> dict[tuple[str, str], int]:
-        """Check that every reference resolves to something stored or defined by an earlier event.
-
-        Returns the ids the new events define for the first time, each with the defining position.
-        """
-        defined_here: dict[tuple[str, str], int] = {}  # defined by an earlier new event -> its position
-        earlier: dict[str, Event] = {}  # earlier new events, by id
-        wanted: list[tuple[_New, str, str, str]] = []  # (event, path, kind, id) to look up
-        for item in new:
-            defined = definition(item.event)
-            if defined is not None:
-                defined_here.setdefault(defined, item.position)
-            for ref in references(item.event):
-                known = ref.id in earlier if ref.kind == "event" else (ref.kind, ref.id) in defined_here
-                if not known:
-                    wanted.append((item, ref.path, ref.kind, ref.id))
-            earlier[str(item.event.id)] = item.event
-
-        lookup = sorted({w[3] for w in wanted if w[2] != "event"} | {ident for _, ident in defined_here})
-        stored_defs: set[tuple[str, str]] = set()
-        for start in range(0, len(lookup), _IN_CHUNK):
-            query = sa.select(definitions.c.kind, definitions.c.id).where(
-                definitions.c.id.in_(lookup[start : start + _IN_CHUNK])
-            )
-            stored_defs |= {(row.kind, row.id) for row in conn.execute(query)}
-        targets = sorted({w[3] for w in wanted if w[2] == "event"})
-        stored_targets: dict[str, Event] = {}
-        for start in range(0, len(targets), _IN_CHUNK):
-            query = sa.select(events.c.id, *_ROW_COLUMNS).where(
-                events.c.id.in_(targets[start : start + _IN_CHUNK])
-            )
-            for row in conn.execute(query):
-                stored_targets[row.id] = decode_stored(row.data, row.type, row.schema_version)
-        for item, path, kind, ident in wanted:
-            with _blame(item.batch):
-                if kind == "event" and ident not in stored_targets:
-                    raise UnresolvedReference(
-                        f"{path} names event {ident}, which is not stored", f"/events/{item.index}/{path}"
-                    )
-                if kind != "event" and (kind, ident) not in stored_defs:
-                    raise UnresolvedReference(
-                        f"{path} refers to {kind} {ident!r}, which no earlier {kind.capitalize()}"
-                        f"{'Tabled' if kind == 'proposal' else 'Defined'} event defines",
-                        f"/events/{item.index}/" + path.replace("[", "/").replace("]", "").replace(".", "/"),
-                    )
-        for item in new:
-            if isinstance(item.event, EventCorrected):
-                target = stored_targets.get(str(item.event.target)) or earlier[str(item.event.target)]
-                with _blame(item.batch):
-                    self._check_correction(item.index, item.event, target)
-        return {key: position for key, position in defined_here.items() if key not in stored_defs}
-
     @staticmethod
-    def _check_correction(index: int, event: EventCorrected, target: Event | None) -> None:
-        if isinstance(target, EventRetracted | EventCorrected):
-            raise AppendRefused(
-                "a retraction or correction cannot be corrected; retract it instead",
-                f"/events/{index}/target",
-            )
-        try:
-            apply_changes(target, event.changes)
-        except msgspec.ValidationError as exc:
-            raise AppendRefused(
-                f"the corrected event would be invalid: {exc}", f"/events/{index}/changes"
-            ) from exc
+    def _known(conn: sa.Connection, candidates: list[Prepared]) -> Known:
+        """What is stored of everything the events refer to, and of what they define."""
+        named, targets = set(), set()
+        for item in candidates:
+            for ref in item.refs:
+                (targets if ref.kind == "event" else named).add(ref.id)
+            if item.defines is not None:
+                named.add(item.defines[1])
+        stored_defs: set[tuple[str, str]] = set()
+        for chunk in chunks(named):
+            stored_defs |= {(row.kind, row.id) for row in _DEFINED.rows(conn, ids=chunk)}
+        stored_targets: dict[str, Event] = {}
+        for chunk in chunks(targets):
+            for row in _STORED_IDS.rows(conn, ids=chunk):
+                stored_targets[row.id] = decode_stored(row.data, row.type, row.schema_version)
+        return Known(stored_defs, stored_targets)
 
     def verify(self) -> tuple[int, int | None]:
         """Recompute the hash chain; returns (events checked, first position that fails or None)."""
@@ -463,7 +372,7 @@ class EventStore:
     def rebuild_projections(self, stored: bool = False) -> int:
         """Recreate every projection from the log, and with ``stored`` every stored position too, under
         the append lock; returns events read."""
-        with self._write_lock, self.db.writer.begin() as conn:
+        with self.db.write_lock(), self.db.writer.begin() as conn:
             if not self.db.is_sqlite:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
             return self.projector.rebuild(conn, stored, self.db.reader)
