@@ -21,17 +21,21 @@ from sqlalchemy.dialects import postgresql
 K = TypeVar("K", int, str)
 
 
+COPY_FROM_ROWS = 100  # on PostgreSQL, rows from which COPY is faster than an executemany
+
+
 def insert_rows(conn: sa.Connection, table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
     """Insert ``rows`` (tuples in the order of ``columns``) with the driver's own executemany on SQLite,
-    and with COPY on PostgreSQL."""
+    and on PostgreSQL with COPY, or for a few rows with an executemany (pipelined by psycopg: one round
+    trip, where COPY takes three)."""
     if not rows:
         return
     names = ", ".join(columns)
     cursor = conn.connection.dbapi_connection.cursor()
-    if conn.dialect.name == "sqlite":
-        cursor.executemany(
-            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})", rows
-        )
+    if conn.dialect.name == "sqlite" or len(rows) < COPY_FROM_ROWS or _pipelined(cursor):
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        marks = ", ".join([mark] * len(columns))
+        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
         return
     with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
@@ -122,3 +126,15 @@ def chunks(keys: set[K], size: int = 5000) -> list[list[K]]:
     """``keys`` in sorted chunks small enough for one ``IN`` list on every database."""
     ordered = sorted(keys)
     return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+
+
+def run(conn: sa.Connection, sql: str, params: tuple = ()) -> None:
+    """Run one statement of the driver's own dialect on its cursor (see the module's docstring)."""
+    conn.connection.dbapi_connection.cursor().execute(sql, params)
+
+
+def _pipelined(cursor: Any) -> bool:
+    """Whether a PostgreSQL cursor's connection is in pipeline mode, where COPY cannot run."""
+    import psycopg.pq
+
+    return cursor.connection.info.pipeline_status != psycopg.pq.PipelineStatus.OFF

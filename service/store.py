@@ -11,10 +11,11 @@ writer at a time already; its writers begin with BEGIN IMMEDIATE and queue on th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import msgspec
 import sqlalchemy as sa
@@ -35,7 +36,7 @@ from service.append_plan import (
     named_once,
     prepare,
 )
-from service.bulk import DriverQuery, chunks, insert_rows, listed
+from service.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, run
 from service.database import Database
 from service.errors import AppendRefused
 from service.projector import POSITION_COLUMNS, Projector, stored_rows
@@ -141,6 +142,18 @@ _LAST = DriverQuery(
 _HEAD = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))  # built once: read on every answer
 
 
+@contextlib.contextmanager
+def _pipelined(conn: sa.Connection, wanted: bool) -> Iterator[None]:
+    """On PostgreSQL, send the writes of an append without waiting for each to be answered (psycopg's
+    pipeline mode): an append's dozen statements then take a round trip or two, not thirty. A statement
+    whose rows are read still waits for them; COPY cannot run in a pipeline (``insert_rows`` knows)."""
+    if conn.dialect.name == "sqlite" or not wanted:
+        yield
+        return
+    with conn.connection.dbapi_connection.pipeline():
+        yield
+
+
 def read_head(conn: sa.Connection) -> int:
     """The position of the last event committed (0 for an empty log)."""
     return conn.scalar(_HEAD) or 0
@@ -211,7 +224,7 @@ class EventStore:
         if not isolated:
             named_once(prepared)
         if not self.db.is_sqlite:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+            run(conn, "SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
         candidates = [item for evs in prepared.values() for item in evs]
         stored = self._stored(conn, {item.id for item in candidates})
         known = self._known(conn, [item for item in candidates if item.id not in stored])
@@ -229,7 +242,12 @@ class EventStore:
                     raise
                 outcomes[k] = exc
         if plan.new:
-            self._insert(conn, plan.new, last_hash, plan.definitions)
+            # Only appends that fix nothing: a fix has the projector read rows back as it goes, which
+            # SQLAlchemy cannot do in a pipeline. And with many rows COPY does better than a pipeline
+            # of inserts (see service.bulk).
+            plain = not any(is_meta(item.event) for item in plan.new)
+            with _pipelined(conn, plain and len(plan.new) < COPY_FROM_ROWS):
+                self._insert(conn, plan.new, last_hash, plan.definitions)
         return outcomes  # type: ignore[return-value]
 
     def _insert(
@@ -259,7 +277,7 @@ class EventStore:
         insert_rows(conn, definitions, ["kind", "id", "position"], definition_rows)
         self.projector.apply(conn, [Logged(item.position, item.event) for item in new], data)
         if not self.db.is_sqlite:
-            conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(new[-1].position))))
+            run(conn, "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(new[-1].position)))
 
     @staticmethod
     def _versions(conn: sa.Connection, streams: list[str]) -> dict[str, int]:
