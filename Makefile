@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate lint clean
+.PHONY: run test migrate lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ migrate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the write path beside the raw database and the eventsourcing library (needs wrk: apt-get install wrk)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/writes.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -37,3 +37,10 @@ def test_the_timeline_bench_measures_first_and_last_pages() -> None:
     assert done.returncode == 0, done.stderr
     for page in ("json first", "json last", "atom first", "atom last"):
         assert f"sqlite            200  {page}" in done.stdout
+
+
+def test_the_writes_bench_measures_the_service_beside_the_raw_database() -> None:
+    done = run("writes.py", "--sizes", "300", "--shapes", "standard", "--seconds", "1", "--batches", "1")
+    assert done.returncode == 0, done.stderr
+    assert "standard        300" in done.stdout
+    assert "raw " in done.stdout and "rows/s" in done.stdout
