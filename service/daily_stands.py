@@ -180,7 +180,7 @@ class DailyStands:
     def derive(self, conn: sa.Connection, held: bool = True) -> Derived:
         """What the table should hold, from ``positions`` (see ``Derived``)."""
         s = proj_stands
-        # sorted as plain tuples: SQLAlchemy's rows compare in Python, several times slower
+        # keyed by plain tuples: SQLAlchemy's rows hash and compare in Python, several times slower
         rows = {tuple(row[:3]): _Shown(*row[3:]) for row in map(tuple, conn.execute(self._taken))}
         shown = (s.c.party, s.c.issue, s.c.day, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from)
         found = conn.execute(sa.select(*shown)) if held else []
