@@ -147,7 +147,7 @@ class Projections:
         lists = self._structure(conn, axes)
         encoded = {kind: [entry.json for entry in entries] for kind, entries in lists.items()}
         stands = None
-        if axes.known_at == _LAST_QUERYABLE_DAY:  # as known now: the column of the day, if it holds at `at`
+        if axes.known_at == _LAST_QUERYABLE_DAY:  # as known now: the daily stands, if they hold at `at`
             stands = daily_stands.read(conn, _valid_until(axes), axes.at)
         if stands is None:
             stands = self._stands_json(conn, axes)
