@@ -16,6 +16,7 @@ from collections import namedtuple
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from psycopg.pq import PipelineStatus
 from sqlalchemy.dialects import postgresql
 
 K = TypeVar("K", int, str)
@@ -32,7 +33,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, columns: list[str], rows: 
         return
     names = ", ".join(columns)
     cursor = conn.connection.dbapi_connection.cursor()
-    if conn.dialect.name == "sqlite" or len(rows) < COPY_FROM_ROWS or _pipelined(cursor):
+    if conn.dialect.name == "sqlite" or len(rows) < COPY_FROM_ROWS or _in_pipeline(cursor):
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
         marks = ", ".join([mark] * len(columns))
         cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
@@ -133,8 +134,6 @@ def run(conn: sa.Connection, sql: str, params: tuple = ()) -> None:
     conn.connection.dbapi_connection.cursor().execute(sql, params)
 
 
-def _pipelined(cursor: Any) -> bool:
+def _in_pipeline(cursor: Any) -> bool:
     """Whether a PostgreSQL cursor's connection is in pipeline mode, where COPY cannot run."""
-    import psycopg.pq
-
-    return cursor.connection.info.pipeline_status != psycopg.pq.PipelineStatus.OFF
+    return cursor.connection.info.pipeline_status != PipelineStatus.OFF

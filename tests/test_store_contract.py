@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import msgspec
@@ -298,3 +299,23 @@ def test_stored_events_of_an_older_schema_are_upcast_on_read(
         assert [(s.party, s.issue, s.stance, s.event.id) for s in state.positions] == [
             ("us", "resource_deal", "supports", new.id)
         ]
+
+
+def test_large_and_small_batches_are_stored_alike(store: EventStore) -> None:
+    """A batch of many rows goes by COPY on PostgreSQL and a small one in a pipeline of inserts (see
+    service.bulk): both store every row, and the daily stands show the last position of each."""
+    store.append("vocabulary", events(party("us"), issue("sanctions_on_russia")))
+    taken = {"party": "us", "issue": "sanctions_on_russia", "summary": "s"}
+    many = [
+        statement("us", f"2025-01-{1 + n % 28:02d}", positions=[taken | {"stance": "supports"}])
+        for n in range(250)
+    ]
+    store.append("many", events(*many))
+    store.append("few", events(statement("us", "2025-03-01", positions=[taken | {"stance": "opposes"}])))
+    assert [store.read_stream(s)[1] for s in ("many", "few")] == [250, 1]
+    projections = Projections(store.db)
+    stands = {
+        day: [s.stance for s in projections.read(Axes(as_of=day), projections.state)[0].positions]
+        for day in (dt.date(2025, 1, 31), dt.date(2025, 3, 1))
+    }
+    assert stands == {dt.date(2025, 1, 31): ["supports"], dt.date(2025, 3, 1): ["opposes"]}
