@@ -125,13 +125,19 @@ _DEFINED = DriverQuery(
     },
     lists=("ids",),
 )
-_VERSION = DriverQuery(
-    dict.fromkeys(
-        ("sqlite", "postgresql"),
-        sa.select(sa.func.max(events.c.version).label("version")).where(
-            events.c.stream == sa.bindparam("stream")
-        ),
-    )
+# (each stream listed, with a correlated seek of the (stream, version) index)
+_VERSIONS = DriverQuery(
+    {
+        "sqlite": sa.text(
+            "SELECT value AS stream, (SELECT max(version) FROM events WHERE stream = value) AS version "
+            "FROM json_each(:streams)"
+        ).columns(stream=sa.String, version=sa.Integer),
+        "postgresql": sa.text(
+            "SELECT s AS stream, (SELECT max(version) FROM events WHERE stream = s) AS version "
+            "FROM unnest(CAST(:streams AS text[])) AS s"
+        ).columns(stream=sa.String, version=sa.Integer),
+    },
+    lists=("streams",),
 )
 _LAST = DriverQuery(
     dict.fromkeys(
@@ -281,20 +287,13 @@ class EventStore:
 
     @staticmethod
     def _versions(conn: sa.Connection, streams: list[str]) -> dict[str, int]:
-        """Each stream's current version: one index seek per stream, all in one statement. (A grouped
-        ``max`` over ``stream IN (...)`` reads every row of those streams: slower as streams grow.)"""
-        if len(streams) == 1:  # the usual case, in a statement built once
-            version = _VERSION.rows(conn, stream=streams[0])[0].version
-            return {streams[0]: version} if version else {}
+        """Each stream's current version: one index seek per stream, all in one statement built once. (A
+        grouped ``max`` over ``stream IN (...)`` reads every row of those streams: slower as they grow.)"""
         versions: dict[str, int] = {}
-        for start in range(0, len(streams), 500):
-            chunk = streams[start : start + 500]
-            seeks = [
-                sa.select(sa.func.max(events.c.version)).where(events.c.stream == stream).scalar_subquery()
-                for stream in chunk
-            ]
-            row = conn.execute(sa.select(*seeks)).one()
-            versions |= {stream: version for stream, version in zip(chunk, row, strict=True) if version}
+        for chunk in chunks(set(streams), 500):
+            versions |= {
+                row.stream: row.version for row in _VERSIONS.rows(conn, streams=chunk) if row.version
+            }
         return versions
 
     @staticmethod
