@@ -61,8 +61,8 @@ import sqlalchemy as sa  # noqa: E402
 from bench.generate import DAYS, ISSUE_IDS, MIN_GAP, PARTY_IDS, day, generate  # noqa: E402
 from events.codec import convert  # noqa: E402
 from events.vocabulary import AnyEvent  # noqa: E402
-from service.database import connect, migrate  # noqa: E402
-from service.store import Batch, EventStore  # noqa: E402
+from service.storage.database import connect, migrate  # noqa: E402
+from service.storage.log import Batch, EventStore  # noqa: E402
 from tests.server import free_port  # noqa: E402
 from tests.server import running_server as serving  # noqa: E402
 

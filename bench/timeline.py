@@ -35,7 +35,7 @@ from bench.projections import (  # noqa: E402
     running_server,
 )
 from service.api.timeline import encode_cursor  # noqa: E402
-from service.timeline import TimelineKey  # noqa: E402
+from service.query.timeline import TimelineKey  # noqa: E402
 
 TARGET_RATIO = 1.5
 

@@ -7,10 +7,10 @@ migration would run today's code against yesterday's tables).
 
 from alembic import context
 
-from service.database import connect
-from service.projector import Projector
+from service.storage.database import connect
+from service.projection.apply import Projector
 from service.settings import Settings
-from service.tables import metadata
+from service.storage.tables import metadata
 
 config = context.config
 engine = config.attributes.get("engine")

@@ -15,22 +15,22 @@ from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetail
 from events.codec import enc_hook
 from events.dates import EdtfDate
 from service.api.append import AppendController
-from service.api.feeds import FeedsController
+from service.api.feeds.controller import FeedsController
 from service.api.health import health
 from service.api.live import LiveController
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
 from service.api.state import StateController
 from service.api.timeline import TimelineController, timeline_query
-from service.committer import GroupCommitter
-from service.database import Database, check_schema, connect
-from service.forms import FormCache
-from service.live import LiveLog
-from service.openapi import EdtfDateSchema
-from service.projections import Projections
+from service.storage.committer import GroupCommitter
+from service.storage.database import Database, check_schema, connect
+from service.projection.forms import FormCache
+from service.storage.notify import LiveLog
+from service.api.openapi import EdtfDateSchema
+from service.query.state import Projections
 from service.settings import Settings
-from service.store import EventStore
-from service.timeline import Timeline
+from service.storage.log import EventStore
+from service.query.timeline import Timeline
 
 
 def settle_collector() -> None:

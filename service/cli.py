@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from service.database import SchemaNotCurrent, check_schema, connect, migrate
+from service.storage.database import SchemaNotCurrent, check_schema, connect, migrate
 from service.dataset import InvalidFile
 from service.settings import Settings
 
@@ -25,7 +25,7 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> None:
 
 def _with_store(action):
     """Run `action(store)` against the configured, migrated database."""
-    from service.store import EventStore
+    from service.storage.log import EventStore
 
     database = connect(Settings.from_env().database_url)
     try:

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.database import Database, connect, migrate
+from service.storage.database import Database, connect, migrate
 from service.settings import Settings
-from service.store import EventStore
-from service.tables import metadata
+from service.storage.log import EventStore
+from service.storage.tables import metadata
 
 ADMIN_URL = os.environ.get("TIMELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -7,8 +7,8 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from service.database import Database
-from service.store import Batch, EventStore
+from service.storage.database import Database
+from service.storage.log import Batch, EventStore
 from tests.factories import events, party, statement
 from tests.workers import write
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from service.database import connect
-from service.tables import events
+from service.storage.database import connect
+from service.storage.tables import events
 from tests.factories import party, statement
 from tests.server import free_port, running_server
 

@@ -1,4 +1,4 @@
-"""The daily stands (service.daily_stands): ``/state`` as of a date, as known now, is read from each cell's
+"""The daily stands (service.projection.stands): ``/state`` as of a date, as known now, is read from each cell's
 row of its last day on or before it, and only where no row read has changed, and none was removed, since
 the log position asked about.
 
@@ -12,10 +12,10 @@ import datetime as dt
 import sqlalchemy as sa
 
 from events.codec import to_builtins
-from service.database import Database
-from service.projections import Axes, Projections
-from service.store import EventStore
-from service.tables import positions, proj_stands, proj_stands_removed
+from service.storage.database import Database
+from service.query.state import Axes, Projections
+from service.storage.log import EventStore
+from service.storage.tables import positions, proj_stands, proj_stands_removed
 from tests.factories import body, event, issue, party
 
 TAKEN = {"party": "p1", "issue": "i1", "summary": "s"}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from service.database import connect, migrate
+from service.storage.database import connect, migrate
 from service.dataset import InvalidFile, bundled, export, load, parse
-from service.store import EventStore
+from service.storage.log import EventStore
 from tests.conftest import empty_postgres
 from tests.factories import party, statement
 from tests.server import clean_env

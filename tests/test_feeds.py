@@ -17,7 +17,7 @@ from litestar.testing import TestClient
 
 from events.vocabulary import MeetingHeld
 from service.dataset import bundled, load
-from service.store import EventStore
+from service.storage.log import EventStore
 from tests.factories import body, statement
 
 NS = {"atom": "http://www.w3.org/2005/Atom", "tl": "urn:negotiation-timeline:1"}

@@ -10,10 +10,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from service.app import create_app
-from service.database import connect
+from service.storage.database import connect
 from service.dataset import bundled, load
 from service.settings import Settings
-from service.store import EventStore
+from service.storage.log import EventStore
 from tests.conftest import TOKEN
 
 

@@ -1,4 +1,4 @@
-"""Group commit (service.committer): requests that wait for the writer share one transaction, and each keeps
+"""Group commit (service.storage.committer): requests that wait for the writer share one transaction, and each keeps
 its own outcome. A refused batch gets its refusal and stores nothing; the batches it shared a transaction
 with are stored as if it had never been sent. Run on both databases."""
 
@@ -10,12 +10,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from service.append_plan import AppendResult, Batch
-from service.committer import GroupCommitter
-from service.database import Database
-from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
-from service.store import EventStore
-from service.tables import events as events_table
+from service.storage.plan import AppendResult, Batch
+from service.storage.committer import GroupCommitter
+from service.storage.database import Database
+from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.storage.log import EventStore
+from service.storage.tables import events as events_table
 from tests.factories import event, events, party, statement
 
 

@@ -9,10 +9,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from service.app import create_app
-from service.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
+from service.storage.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
 from service.settings import Settings
-from service.store import EventStore
-from service.tables import metadata, positions
+from service.storage.log import EventStore
+from service.storage.tables import metadata, positions
 from tests.factories import body, event, events, issue, party, statement
 from tests.test_time_axes_property import projection_rows
 

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from events import codec
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
-from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
-from service.projections import Axes, Projections
-from service.store import EventStore, chain_hash
-from service.tables import events as events_table
-from service.tables import positions as positions_table
+from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.query.state import Axes, Projections
+from service.storage.log import EventStore, chain_hash
+from service.storage.tables import events as events_table
+from service.storage.tables import positions as positions_table
 from tests.factories import body, event, events, issue, party, statement
 
 
@@ -303,7 +303,7 @@ def test_stored_events_of_an_older_schema_are_upcast_on_read(
 
 def test_large_and_small_batches_are_stored_alike(store: EventStore) -> None:
     """A batch of many rows goes by COPY on PostgreSQL and a small one in a pipeline of inserts (see
-    service.bulk): both store every row, and the daily stands show the last position of each."""
+    service.storage.bulk): both store every row, and the daily stands show the last position of each."""
     store.append("vocabulary", events(party("us"), issue("sanctions_on_russia")))
     taken = {"party": "us", "issue": "sanctions_on_russia", "summary": "s"}
     many = [

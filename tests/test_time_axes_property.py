@@ -19,13 +19,13 @@ from events.codec import to_builtins
 from events.dates import EdtfDate
 from events.folds import fold, position_changes
 from events.timeaxes import Logged, counting
-from service.database import Database
-from service.errors import AppendRefused
-from service.forms import FormCache
-from service.projections import Axes, Projections
-from service.store import EventStore
-from service.tables import PROJECTION_TABLES, metadata
-from service.tables import positions as positions_table
+from service.storage.database import Database
+from service.storage.refusals import AppendRefused
+from service.projection.forms import FormCache
+from service.query.state import Axes, Projections
+from service.storage.log import EventStore
+from service.storage.tables import PROJECTION_TABLES, metadata
+from service.storage.tables import positions as positions_table
 from tests.factories import body, event, issue, party
 
 PARTIES = ["p1", "p2", "p3"]

@@ -6,7 +6,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.dataset import bundled, load
-from service.store import EventStore
+from service.storage.log import EventStore
 from tests.factories import body, party, statement
 
 

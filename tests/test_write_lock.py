@@ -1,5 +1,5 @@
 """SQLite's writers queue on a lock file beside the database, across processes, and the server's
-checkpointer copies the write-ahead log into the database in the background (service.database)."""
+checkpointer copies the write-ahead log into the database in the background (service.storage.database)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from service.database import Checkpointer, connect
-from service.store import EventStore
+from service.storage.database import Checkpointer, connect
+from service.storage.log import EventStore
 from tests.factories import events, party, statement
 
 APPEND = """
 import sys
-from service.database import connect
-from service.store import EventStore
+from service.storage.database import connect
+from service.storage.log import EventStore
 from tests.factories import events, statement
 EventStore(connect(sys.argv[1])).append("other", events(statement("us")))
 print("appended", flush=True)

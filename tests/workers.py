@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from service.database import connect
-from service.store import Batch, EventStore
+from service.storage.database import connect
+from service.storage.log import Batch, EventStore
 from tests.factories import events, statement
 
 

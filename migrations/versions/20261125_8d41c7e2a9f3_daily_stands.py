@@ -1,6 +1,6 @@
 """every cell's stand as of each day, rendered: /state as of a date in one read
 
-`proj_days` and `proj_stands` (see service.daily_stands) are projections, filled by the rebuild run
+`proj_days` and `proj_stands` (see service.projection.stands) are projections, filled by the rebuild run
 after the last migration.
 
 Revision ID: 8d41c7e2a9f3

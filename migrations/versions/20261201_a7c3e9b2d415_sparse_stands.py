@@ -3,7 +3,7 @@
 `proj_stands` held, for every day on which any position was taken, every cell's stand: days x cells rows,
 and a column copied for each day new to the log, so an append into the past or a large vocabulary cost
 more than what it changed. It now holds a row only for the days on which a cell has a position that
-counts, keyed by cell first (see service.daily_stands); `proj_days` goes, and `proj_stands_removed` says
+counts, keyed by cell first (see service.projection.stands); `proj_days` goes, and `proj_stands_removed` says
 when a row was last removed. All three are projections, filled by the rebuild run after the last
 migration.
 

@@ -12,9 +12,9 @@ from events.vocabulary import AnyEvent, StreamName
 from service.api.auth import require_write_token
 from service.api.problems import decode_body, from_refusal, problem
 from service.api.views import AppendView
-from service.committer import GroupCommitter
-from service.errors import AppendRefused
-from service.live import LiveLog
+from service.storage.committer import GroupCommitter
+from service.storage.refusals import AppendRefused
+from service.storage.notify import LiveLog
 
 MAX_BATCH = 1000
 

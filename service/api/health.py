@@ -8,7 +8,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 
 from service.api.views import HealthView
-from service.store import EventStore
+from service.storage.log import EventStore
 
 
 @get("/health", tags=["operations"], summary="Liveness, with a database check")

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsException
 
 from events.codec import decoder
-from service.errors import AppendRefused
+from service.storage.refusals import AppendRefused
 
 MAX_BODY_BYTES = 1024 * 1024
 

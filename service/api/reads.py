@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 
 from service.api.problems import problem
 from service.api.views import EventView, LogView, SingleEventView, StreamView
-from service.store import EventStore
+from service.storage.log import EventStore
 
 HEAD_HEADER = "Timeline-Head"
 # Positions and versions are 64-bit integers in the database; larger numbers are refused as bad input.

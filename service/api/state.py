@@ -26,7 +26,7 @@ from service.api.views import (
     PartyView,
     StateView,
 )
-from service.projections import Axes, Key, Projections
+from service.query.state import Axes, Key, Projections
 
 AS_OF = Parameter(
     description="valid time: events that occurred on or before this date (YYYY, YYYY-MM or YYYY-MM-DD; an "

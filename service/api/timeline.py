@@ -17,7 +17,7 @@ from service.api.problems import problem
 from service.api.reads import MAX_POSITION, read_response
 from service.api.state import At, KnownAt, axes_of, parse_date
 from service.api.views import DateView, EventDates, TimelineItem, TimelineView
-from service.timeline import Filters, Item, Order, Timeline, TimelineKey, TimelinePage
+from service.query.timeline import Filters, Item, Order, Timeline, TimelineKey, TimelinePage
 
 MAX_LIMIT = 500
 

@@ -9,7 +9,7 @@ import msgspec
 from events.dates import EdtfDate, Precision
 from events.folds import Change, IssueInfo, PartyInfo, Stand, State
 from events.vocabulary import AnyEvent
-from service.store import Appended, Recorded, Revision
+from service.storage.log import Appended, Recorded, Revision
 
 
 class DateView(msgspec.Struct, frozen=True):

@@ -12,9 +12,9 @@ from events.folds import stand
 from events.stand_json import stand_json
 from events.timeaxes import Effective
 from events.vocabulary import AnyEvent, Event
-from service.bulk import chunks
-from service.caches import Kept
-from service.tables import events, proj_versions
+from service.storage.bulk import chunks
+from service.query.caches import Kept
+from service.storage.tables import events, proj_versions
 
 _corrected = decoder(AnyEvent)
 

@@ -140,7 +140,7 @@ proj_cells = sa.Table(
 )
 
 # Every cell's stand as of the end of each day on which it has a position that counts, as known now
-# (service.daily_stands): rendered as ``/state`` shows it, with the position row it shows (``seq``, ``idx``,
+# (service.projection.stands): rendered as ``/state`` shows it, with the position row it shows (``seq``, ``idx``,
 # and the corner of its form's rectangle), and the log position at which the row was last written.
 proj_stands = sa.Table(
     "proj_stands",

@@ -16,8 +16,8 @@ import logging
 import anyio.to_thread
 import psycopg
 
-from service.database import Database
-from service.store import NOTIFY_CHANNEL, EventStore
+from service.storage.database import Database
+from service.storage.log import NOTIFY_CHANNEL, EventStore
 
 log = logging.getLogger(__name__)
 

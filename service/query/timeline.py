@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from events.timeaxes import Effective
 from events.vocabulary import Event
-from service.database import Database
-from service.forms import FORM_COLUMNS, FormCache
-from service.projections import Axes, clamp, rect
-from service.tables import event_terms, events, proj_versions
+from service.storage.database import Database
+from service.projection.forms import FORM_COLUMNS, FormCache
+from service.query.state import Axes, clamp, rect
+from service.storage.tables import event_terms, events, proj_versions
 
 Order = Literal["asc", "desc"]
 SCAN_BATCH = 200

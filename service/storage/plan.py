@@ -20,7 +20,7 @@ import msgspec
 from events.codec import apply_changes, decode_stored
 from events.references import Kind, Ref, definition, references
 from events.vocabulary import Event, EventCorrected, EventRetracted, with_stream
-from service.errors import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
 
 
 class Batch(NamedTuple):

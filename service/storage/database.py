@@ -48,7 +48,7 @@ class WriteLock:
     the lock was free (p99 over a second, measured with two processes). Writers therefore queue on an
     advisory lock of the file beside the database (``flock``), which wakes the next one as soon as the
     last one lets go. On PostgreSQL the append transaction takes an advisory lock of the database's own
-    (see service.store); this lock only keeps the threads of a process in line."""
+    (see service.storage.log); this lock only keeps the threads of a process in line."""
 
     def __init__(self, path: str | None) -> None:
         self._threads = threading.Lock()
@@ -153,7 +153,7 @@ def _sqlite_engine(url: sa.URL, begin: str, mmap_bytes: int = 0) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.connection.dbapi_connection.execute(begin)  # on the driver: see service.bulk
+        connection.connection.dbapi_connection.execute(begin)  # on the driver: see service.storage.bulk
 
     return engine
 

@@ -24,7 +24,7 @@ from events.codec import decode_stored, encode
 from events.references import terms_of
 from events.timeaxes import Logged, is_meta, reported_start
 from events.vocabulary import Event, EventCorrected, EventRetracted, type_name
-from service.append_plan import (
+from service.storage.plan import (
     Appended,
     AppendResult,
     Batch,
@@ -36,17 +36,17 @@ from service.append_plan import (
     named_once,
     prepare,
 )
-from service.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, run
-from service.database import Database
-from service.errors import AppendRefused
-from service.projector import POSITION_COLUMNS, Projector, stored_rows
-from service.tables import definitions, event_terms, events, positions
+from service.storage.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, run
+from service.storage.database import Database
+from service.storage.refusals import AppendRefused
+from service.projection.apply import POSITION_COLUMNS, Projector, stored_rows
+from service.storage.tables import definitions, event_terms, events, positions
 
 __all__ = ["Appended", "AppendResult", "Batch", "EventStore", "LogPage", "Recorded", "Revision", "read_head"]
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
 APPEND_LOCK_KEY = 0x74696D656C696E65
-# PostgreSQL channel notified by every append, delivered when it commits (see service.live).
+# PostgreSQL channel notified by every append, delivered when it commits (see service.storage.notify).
 NOTIFY_CHANNEL = "timeline_appended"
 
 
@@ -106,7 +106,7 @@ _ROW_COLUMNS = (
 )
 
 
-# The lookups of every append, run on the driver's cursor (see service.bulk).
+# The lookups of every append, run on the driver's cursor (see service.storage.bulk).
 _STORED_IDS = DriverQuery(
     {
         dialect: sa.select(events.c.id, events.c.stream, *_ROW_COLUMNS).where(
@@ -250,7 +250,7 @@ class EventStore:
         if plan.new:
             # Only appends that fix nothing: a fix has the projector read rows back as it goes, which
             # SQLAlchemy cannot do in a pipeline. And with many rows COPY does better than a pipeline
-            # of inserts (see service.bulk).
+            # of inserts (see service.storage.bulk).
             plain = not any(is_meta(item.event) for item in plan.new)
             with _pipelined(conn, plain and len(plan.new) < COPY_FROM_ROWS):
                 self._insert(conn, plan.new, last_hash, plan.definitions)

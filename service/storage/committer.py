@@ -1,6 +1,6 @@
 """Group commit: one writer thread takes every append waiting and commits them in one transaction.
 
-Appends are serialised (see service.store), so under concurrent load each request used to wait for every
+Appends are serialised (see service.storage.log), so under concurrent load each request used to wait for every
 request before it to take its own transaction: statements, projections and a commit each. Here requests
 queue, and the writer takes all of them that are waiting at once (up to ``MAX_GROUP_EVENTS`` events) and
 stores them with :meth:`EventStore.append_group`: planned one after the other, so each keeps its own
@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from events.vocabulary import Event
-from service.append_plan import AppendResult, Batch
-from service.database import Checkpointer
-from service.store import EventStore
+from service.storage.plan import AppendResult, Batch
+from service.storage.database import Checkpointer
+from service.storage.log import EventStore
 
 MAX_GROUP_EVENTS = 5000  # events a group takes at most: a group is one transaction, held this long
 

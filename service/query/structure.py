@@ -34,9 +34,9 @@ from events.folds import (
     fold_structure,
 )
 from events.timeaxes import FOREVER_ISO, FOREVER_POSITION, Effective
-from service.caches import Kept
-from service.forms import FORM_COLUMNS, FormCache
-from service.tables import events, proj_versions
+from service.query.caches import Kept
+from service.projection.forms import FORM_COLUMNS, FormCache
+from service.storage.tables import events, proj_versions
 
 ENTRY_LISTS = ("parties", "issues", "proposals", "agreements", "meetings")
 SORTED_BY_KEY = ("parties", "issues", "proposals", "agreements")  # meetings keep valid-time order

@@ -35,7 +35,7 @@ from events.vocabulary import AgreementReached, MeetingHeld, PledgeMade, Source,
 from service.api.reads import read_response
 from service.api.timeline import TimelineQuery
 from service.api.views import AxesView, DateView
-from service.timeline import Item, Timeline, TimelinePage
+from service.query.timeline import Item, Timeline, TimelinePage
 
 NAMESPACE = "urn:negotiation-timeline:1"
 PREFIX = "tl"

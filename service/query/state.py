@@ -24,13 +24,13 @@ from events.folds import (
     stand,
 )
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
-from service import daily_stands
-from service.caches import Kept
-from service.database import Database
-from service.forms import DEFAULT_CAPACITY, FormCache, form_columns, stand_json_of
-from service.store import read_head
-from service.structure import ENTRY_LISTS, StructureMirror
-from service.tables import definitions, events, positions, proj_cells
+from service.projection import stands as daily_stands
+from service.query.caches import Kept
+from service.storage.database import Database
+from service.projection.forms import DEFAULT_CAPACITY, FormCache, form_columns, stand_json_of
+from service.storage.log import read_head
+from service.query.structure import ENTRY_LISTS, StructureMirror
+from service.storage.tables import definitions, events, positions, proj_cells
 
 _state = decoder(State)
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as

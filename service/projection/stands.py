@@ -1,6 +1,6 @@
 """Every cell's stand as of the end of each day it changed, rendered: ``/state`` as of a date in one read.
 
-The general answer (:mod:`service.projections`) finds each cell's latest position with an index seek per
+The general answer (:mod:`service.query.state`) finds each cell's latest position with an index seek per
 cell in ``positions``, and renders it from its event. The number of seeks does not grow with the log, but
 the pages they land on do: with a million events the seeks, and the events behind them, are spread over a
 file of gigabytes, and an answer cost nearly twice what it did with ten thousand. For the question asked
@@ -35,9 +35,9 @@ from sqlalchemy.dialects import postgresql
 
 from events.stand_json import stand_json
 from events.timeaxes import FOREVER_ISO, FOREVER_POSITION
-from service.bulk import chunks, delete_rows, insert_rows, upsert_rows
-from service.forms import form_columns, stand_json_of, stored_events
-from service.tables import events, positions, proj_cells, proj_stands, proj_stands_removed, proj_versions
+from service.storage.bulk import chunks, delete_rows, insert_rows, upsert_rows
+from service.projection.forms import form_columns, stand_json_of, stored_events
+from service.storage.tables import events, positions, proj_cells, proj_stands, proj_stands_removed, proj_versions
 
 STAND_COLUMNS = [c.name for c in proj_stands.c]
 
@@ -64,7 +64,7 @@ def _counts_now(p: sa.FromClause) -> list[sa.ColumnElement[bool]]:
 
 
 def _shown_columns(p: sa.FromClause) -> tuple:
-    """A position row, and what its stand is rendered from (see ``service.forms.stand_json_of``)."""
+    """A position row, and what its stand is rendered from (see ``service.projection.forms.stand_json_of``)."""
     return (p.c.seq, p.c.vn, p.c.idx, p.c.pos_from, p.c.known_from, p.c.corrected, *form_columns(p))
 
 
@@ -74,7 +74,7 @@ def _days_query(is_sqlite: bool) -> sa.Select:
     if is_sqlite:
         listed = "SELECT json_extract(value, '$.party') AS party, json_extract(value, '$.issue') AS issue, "
         listed += "json_extract(value, '$.day') AS day FROM json_each(:touched)"
-    else:  # compared bytewise, as the keys they meet (service.tables.Key)
+    else:  # compared bytewise, as the keys they meet (service.storage.tables.Key)
         listed = (
             'SELECT t.party COLLATE "C" AS party, t.issue COLLATE "C" AS issue, t.day COLLATE "C" AS day '
         )

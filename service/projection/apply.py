@@ -6,7 +6,7 @@ on) and as its versions (events.timeaxes.versions): the forms it takes over rect
 knowledge date), numbered 0, 1, ... per event. An event no retraction or correction names has one
 version, open on both axes. A retraction or correction marks the stored positions of the event it names
 (directly or through another retraction) as ``fixed``, and rewrites that event's versions, with the
-positions of each form. Then every cell's stand as of each day (service.daily_stands) is brought up to
+positions of each form. Then every cell's stand as of each day (service.projection.stands) is brought up to
 date from the days whose positions changed. Because this happens inside the append transaction,
 projections always reflect exactly the log they sit beside, and an answer's log position is exact.
 
@@ -40,9 +40,9 @@ from events.timeaxes import (
     versions,
 )
 from events.vocabulary import EVENT_TYPES, type_name
-from service.bulk import chunks, insert_missing_rows, insert_rows
-from service.daily_stands import DailyStands, Derived, Taken, Touched
-from service.tables import events, positions, proj_cells, proj_versions
+from service.storage.bulk import chunks, insert_missing_rows, insert_rows
+from service.projection.stands import DailyStands, Derived, Taken, Touched
+from service.storage.tables import events, positions, proj_cells, proj_versions
 
 VERSION_COLUMNS = [c.name for c in proj_versions.c]
 POSITION_COLUMNS = [c.name for c in positions.c if c.name != "id"]
