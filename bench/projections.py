@@ -61,8 +61,9 @@ import sqlalchemy as sa  # noqa: E402
 from bench.generate import DAYS, ISSUE_IDS, MIN_GAP, PARTY_IDS, day, generate  # noqa: E402
 from events.codec import convert  # noqa: E402
 from events.vocabulary import AnyEvent  # noqa: E402
+from service.compose import event_store  # noqa: E402
 from service.storage.database import connect, migrate  # noqa: E402
-from service.storage.log import Batch, EventStore  # noqa: E402
+from service.storage.log import Batch  # noqa: E402
 from tests.server import free_port  # noqa: E402
 from tests.server import running_server as serving  # noqa: E402
 
@@ -143,7 +144,7 @@ def load(url: str, size: int, seed: int) -> dict[str, float]:
     database = connect(url)
     try:
         migrate(database)
-        store = EventStore(database)
+        store = event_store(database)
         started = time.perf_counter()
         appending = 0.0
         chunk: list[tuple[str, dict[str, Any]]] = []

@@ -18,6 +18,11 @@ import msgspec
 from events.codec import encode, parse_date
 from events.folds import EventRef, stand_of
 
+# The version of the rendering of a Stand (what `encode(stand(...))` and `stand_json` give). The daily stands
+# keep rendered JSON; raise this whenever that JSON changes (a field added to Stand, say), and the service
+# renders them again at the next `migrate` or `serve` instead of serving the old form.
+RENDERING = 1
+
 
 class _Position(msgspec.Struct, gc=False):
     party: str

@@ -1,15 +1,16 @@
 """Alembic environment: migrates the engine handed over by the service, or the configured database.
 
-A migration that changes what the projections hold calls :func:`rebuild_projections`; they are rebuilt
-once, after the last migration, by the code that matches the newest schema (a rebuild inside an older
-migration would run today's code against yesterday's tables).
+A migration that changes what the projections hold sets ``rebuild_projections``; they are rebuilt once,
+after the last migration, by the code that matches the newest schema (a rebuild inside an older migration
+would run today's code against yesterday's tables). At the newest revision, daily stands rendered by
+another version of the rendering are rendered again.
 """
 
 from alembic import context
 
-from service.storage.database import connect
-from service.projection.apply import Projector
+from service.projection.rebuild import rebuild_in, render_stale_in
 from service.settings import Settings
+from service.storage.database import connect
 from service.storage.tables import metadata
 
 config = context.config
@@ -25,5 +26,7 @@ with engine.connect() as connection:
         if config.attributes.pop("rebuild_projections", False):  # set by this run's migrations
             if context.get_context().get_current_revision() != context.get_head_revision():
                 raise RuntimeError("projections can only be rebuilt at the newest revision: upgrade to head")
-            Projector(is_sqlite=connection.dialect.name == "sqlite").rebuild(connection)
+            rebuild_in(connection)
+        elif context.get_context().get_current_revision() == context.get_head_revision():
+            render_stale_in(connection)  # stands made by another rendering (events.stand_json.RENDERING)
     connection.commit()

@@ -18,19 +18,19 @@ from service.api.append import AppendController
 from service.api.feeds.controller import FeedsController
 from service.api.health import health
 from service.api.live import LiveController
+from service.api.openapi import EdtfDateSchema
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
 from service.api.state import StateController
 from service.api.timeline import TimelineController, timeline_query
+from service.compose import event_store
+from service.query.caches import FormCache
+from service.query.state import Projections
+from service.query.timeline import Timeline
+from service.settings import Settings
 from service.storage.committer import GroupCommitter
 from service.storage.database import Database, check_schema, connect
-from service.projection.forms import FormCache
 from service.storage.notify import LiveLog
-from service.api.openapi import EdtfDateSchema
-from service.query.state import Projections
-from service.settings import Settings
-from service.storage.log import EventStore
-from service.query.timeline import Timeline
 
 
 def settle_collector() -> None:
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     owns_database = database is None
     database = database or connect(settings.database_url)
     check_schema(database)
-    store = EventStore(database)
+    store = event_store(database)
     forms = FormCache(settings.cache_entries)
     projections = Projections(database, forms, settings.cache_entries)
     timeline = Timeline(database, forms)

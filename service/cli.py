@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from service.storage.database import SchemaNotCurrent, check_schema, connect, migrate
 from service.dataset import InvalidFile
 from service.settings import Settings
+from service.storage.database import SchemaNotCurrent, check_schema, connect, migrate
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> None:
@@ -25,12 +25,12 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> None:
 
 def _with_store(action):
     """Run `action(store)` against the configured, migrated database."""
-    from service.storage.log import EventStore
+    from service.compose import event_store
 
     database = connect(Settings.from_env().database_url)
     try:
         check_schema(database)
-        return action(EventStore(database))
+        return action(event_store(database))
     finally:
         database.dispose()
 
@@ -63,7 +63,9 @@ def _export(_: Settings, args: argparse.Namespace) -> None:
 
 def _rebuild(_: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    count = _with_store(lambda store: store.rebuild_projections(stored=args.stored))
+    from service.projection.rebuild import rebuild
+
+    count = _with_store(lambda store: rebuild(store.db, rerender=args.rerender))
     elapsed = time.perf_counter() - started
     print(
         f"rebuilt projections from {count} events in {elapsed:.2f} s ({count / elapsed:,.0f} events/s)",
@@ -72,30 +74,33 @@ def _rebuild(_: Settings, args: argparse.Namespace) -> None:
 
 
 def _verify(_: Settings, __: argparse.Namespace) -> None:
+    from service.projection.rebuild import check_daily_stands, check_logged_stances
+    from service.storage.integrity import verify_chain
+
     def check(store):
-        checked, broken = store.verify()
+        checked, broken = verify_chain(store.db)
         if broken is not None:
             sys.exit(
                 f"error: the log fails its hash chain at position {broken}: it was changed behind the service"
             )
-        differs = store.verify_positions()[1]
+        differs = check_logged_stances(store.db)[1]
         if differs is not None:
             sys.exit(
-                f"error: the stored positions of the event at position {differs} differ from what the "
-                "event says: they were changed behind the service (`python -m service rebuild --stored` "
+                f"error: the stances logged with the event at position {differs} differ from what the "
+                "event says: they were changed behind the service (`python -m service rebuild --rerender` "
                 "writes them again from the log)"
             )
-        return checked, store.verify_daily_stands()
+        return checked, check_daily_stands(store.db)
 
     checked, stand = _with_store(check)
     if stand is not None:
         sys.exit(
             f"error: {stand} in the daily stands is not what the log says: it was changed behind the "
-            "service, or rendered by another version of it (`python -m service rebuild --stored` renders "
+            "service (`python -m service rebuild --rerender` renders "
             "them all again)"
         )
     print(
-        f"log verified: {checked} events, hash chain intact, stored positions match, daily stands match",
+        f"log verified: {checked} events, hash chain intact, logged stances match, daily stands match",
         file=sys.stderr,
     )
 
@@ -117,9 +122,13 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
+    from service.projection.rebuild import render_if_stale
+
     database = connect(settings.database_url)
     try:
         check_schema(database)
+        if render_if_stale(database):  # made by another version of the rendering: not served stale
+            print("daily stands rendered again (their rendering had changed)", file=sys.stderr)
     finally:
         database.dispose()
     if not settings.write_tokens:
@@ -155,14 +164,14 @@ def main(argv: list[str] | None = None) -> None:
     exporting.set_defaults(run=_export)
     rebuilding = commands.add_parser("rebuild", help="recreate every projection from the log")
     rebuilding.add_argument(
-        "--stored",
+        "--rerender",
         action="store_true",
-        help="also write every position again as stored, from each event's JSON, and render every daily "
+        help="also write every stance as logged again, from each event's JSON, and render every daily "
         "stand again (slower)",
     )
     rebuilding.set_defaults(run=_rebuild)
     commands.add_parser(
-        "verify", help="check the log's hash chain, and the positions stored with each event"
+        "verify", help="check the log's hash chain, the stances logged with each event, and the daily stands"
     ).set_defaults(run=_verify)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
     args = parser.parse_args(argv)

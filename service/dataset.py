@@ -16,8 +16,8 @@ import msgspec
 
 from events.codec import decoder, encode
 from events.vocabulary import AnyEvent, Event
-from service.storage.refusals import AppendRefused
 from service.storage.log import Batch, EventStore
+from service.storage.refusals import AppendRefused
 
 _file_decoder = decoder(list[AnyEvent])
 MAX_BATCH = 1000

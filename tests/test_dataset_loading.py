@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from service.storage.database import connect, migrate
+from service.compose import event_store
 from service.dataset import InvalidFile, bundled, export, load, parse
+from service.storage.database import connect, migrate
 from service.storage.log import EventStore
 from tests.conftest import empty_postgres
 from tests.factories import party, statement
@@ -44,7 +45,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_log(
     else:
         other = empty_postgres(database_url)  # the same database, emptied: the snapshot is taken
     try:
-        copy = EventStore(other)
+        copy = event_store(other)
         assert load(copy, parse(content, "export.json")) == len(before)
         assert snapshot(copy) == before
         assert export(copy) == content
@@ -86,14 +87,14 @@ def test_the_cli_seeds_imports_and_exports(tmp_path: Path) -> None:
     assert imported.returncode == 0 and "1 new" in imported.stderr
     verified = run("verify")
     assert verified.returncode == 0
-    assert "hash chain intact, stored positions match, daily stands match" in verified.stderr
+    assert "hash chain intact, logged stances match, daily stands match" in verified.stderr
     with sqlite3.connect(tmp_path / "data" / "timeline.db") as db:
-        (seq,) = db.execute("SELECT max(seq) FROM positions WHERE stored AND stance <> 'neutral'").fetchone()
-        db.execute("UPDATE positions SET stance = 'neutral' WHERE stored AND seq = ?", (seq,))
+        (seq,) = db.execute("SELECT max(seq) FROM stances WHERE as_logged AND stance <> 'neutral'").fetchone()
+        db.execute("UPDATE stances SET stance = 'neutral' WHERE as_logged AND seq = ?", (seq,))
     refused = run("verify")
     assert refused.returncode != 0 and f"event at position {seq} differ" in refused.stderr
-    assert "rebuild --stored" in refused.stderr
-    for rebuild in (("rebuild",), ("rebuild", "--stored")):
+    assert "rebuild --rerender" in refused.stderr
+    for rebuild in (("rebuild",), ("rebuild", "--rerender")):
         rebuilt = run(*rebuild)
         assert rebuilt.returncode == 0 and f"from {len(bundled()) + 1} events" in rebuilt.stderr
     assert run("verify").returncode == 0
@@ -105,8 +106,8 @@ def test_the_cli_seeds_imports_and_exports(tmp_path: Path) -> None:
         )
     refused = run("verify")
     assert refused.returncode != 0 and f"the stand of {party} on {issue} as of {day}" in refused.stderr
-    assert "rebuild --stored" in refused.stderr
-    assert run("rebuild", "--stored").returncode == 0
+    assert "rebuild --rerender" in refused.stderr
+    assert run("rebuild", "--rerender").returncode == 0
     assert run("verify").returncode == 0
     (tmp_path / "bad.json").write_text("[{}]")
     refused = run("import", "bad.json")

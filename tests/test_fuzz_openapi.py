@@ -10,10 +10,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from service.app import create_app
-from service.storage.database import connect
+from service.compose import event_store
 from service.dataset import bundled, load
 from service.settings import Settings
-from service.storage.log import EventStore
+from service.storage.database import connect
 from tests.conftest import TOKEN
 
 
@@ -22,7 +22,7 @@ def operations(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("fuzz") / "timeline.db"
     shutil.copy(sqlite_template, path)
     database = connect(f"sqlite:///{path}")
-    load(EventStore(database), bundled())
+    load(event_store(database), bundled())
     app = create_app(Settings(database_url=f"sqlite:///{path}", write_tokens=(TOKEN,)), database)
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     found = {}

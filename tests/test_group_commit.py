@@ -1,6 +1,6 @@
-"""Group commit (service.storage.committer): requests that wait for the writer share one transaction, and each keeps
-its own outcome. A refused batch gets its refusal and stores nothing; the batches it shared a transaction
-with are stored as if it had never been sent. Run on both databases."""
+"""Group commit (service.storage.committer): requests that wait for the writer share one transaction, and
+each keeps its own outcome. A refused batch gets its refusal and stores nothing; the batches it shared a
+transaction with are stored as if it had never been sent. Run on both databases."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from service.storage.plan import AppendResult, Batch
+from service.compose import event_store
 from service.storage.committer import GroupCommitter
 from service.storage.database import Database
-from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
 from service.storage.log import EventStore
+from service.storage.plan import AppendResult, Batch
+from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
 from service.storage.tables import events as events_table
 from tests.factories import event, events, party, statement
 
@@ -51,7 +52,7 @@ def _log(database: Database) -> list[tuple]:
 
 
 def test_each_batch_of_a_group_keeps_its_own_outcome(database: Database) -> None:
-    store = EventStore(database)
+    store = event_store(database)
     store.append("vocabulary", events(party("us")))
     defines = event(party("newcomer"))
     same_id = event(statement("us"))
@@ -100,7 +101,7 @@ def test_a_refused_batch_leaves_the_batches_after_it_as_if_it_had_never_been_sen
     database: Database,
 ) -> None:
     """A batch that would define a party, but is refused, defines nothing for the batches after it."""
-    store = EventStore(database)
+    store = event_store(database)
     store.append("vocabulary", events(party("us")))
     refused = [event(party("newcomer")), event(statement("nobody"))]
     requests = [
@@ -123,7 +124,7 @@ def test_a_refused_batch_leaves_the_batches_after_it_as_if_it_had_never_been_sen
 def test_concurrent_appends_with_refusals_lose_nothing_and_leave_no_gap(database: Database) -> None:
     """Many requests at once, a third of them refused: every accepted event is stored once, at the
     position its answer gave, the log is gapless, and nothing of a refused batch is stored."""
-    store = EventStore(database)
+    store = event_store(database)
     store.append("vocabulary", events(party("us")))
     committer = GroupCommitter(store)
 
@@ -158,7 +159,7 @@ def test_a_group_that_fails_for_no_batchs_fault_is_written_again_batch_by_batch(
 ) -> None:
     """Should the shared transaction fail (here: the first attempt at writing the group), each batch is
     tried again on its own, and each gets the outcome it would have had alone."""
-    store = EventStore(database)
+    store = event_store(database)
     store.append("vocabulary", events(party("us")))
     attempts: list[int] = []
     insert = store._insert

@@ -9,10 +9,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from service.app import create_app
-from service.storage.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
+from service.compose import event_store
 from service.settings import Settings
-from service.storage.log import EventStore
-from service.storage.tables import metadata, positions
+from service.storage.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
+from service.storage.tables import metadata, stances
 from tests.factories import body, event, events, issue, party, statement
 from tests.test_time_axes_property import projection_rows
 
@@ -53,7 +53,7 @@ def test_the_app_refuses_an_outdated_database(database_url: str) -> None:
 def test_upgrading_a_log_projects_it_as_appending_did(database: Database) -> None:
     """Projections written before a migration (or not at all) come out of it as the append path writes
     them: here a corrected position, which the newest tables mark as corrected."""
-    store = EventStore(database)
+    store = event_store(database)
     store.append("vocabulary", events(party("p1"), issue("i1")))
     stance = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
     said = event(statement("p1", positions=[stance]))
@@ -63,7 +63,7 @@ def test_upgrading_a_log_projects_it_as_appending_did(database: Database) -> Non
     appended = projection_rows(database)
     with database.reader.connect() as conn:
         rows = conn.execute(
-            sa.select(positions.c.stance, positions.c.corrected, positions.c.stored, positions.c.fixed)
+            sa.select(stances.c.stance, stances.c.corrected, stances.c.as_logged, stances.c.fixed)
         ).all()
     # as stored, and reached by a fix; the form before the fix; the corrected form
     assert sorted(rows) == [
@@ -80,14 +80,34 @@ def test_upgrading_a_log_projects_it_as_appending_did(database: Database) -> Non
 
 
 @pytest.mark.postgres
-def test_the_latest_position_index_covers_its_lookup_on_postgresql(postgres_url: str) -> None:
+def test_the_latest_stance_index_covers_its_lookup_on_postgresql(postgres_url: str) -> None:
     database = connect(postgres_url)
     try:
         with database.reader.connect() as conn:
             definition = conn.scalar(
                 sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
-                {"name": "ix_positions_party_issue_occurred_seq_idx"},
+                {"name": "ix_stances_party_issue_occurred_seq_idx"},
             )
     finally:
         database.dispose()
-    assert "INCLUDE (pos_from, pos_to, known_from, known_to, vn, corrected, fixed)" in definition
+    assert "INCLUDE (pos_from, pos_to, known_from, known_to, form_no, corrected, fixed)" in definition
+
+
+def test_the_rows_passed_between_modules_have_the_columns_of_their_tables() -> None:
+    """Rows are written by field name order: each named row holds exactly its table's columns, in order."""
+    from service.projection.apply import StanceRow, VersionRow
+    from service.projection.stands import ShownStance, Taken
+    from service.storage.log import DefinitionRow, EventRow, TermRow
+    from service.storage.tables import definitions, event_terms, events, proj_stands, proj_versions
+
+    def names(table: sa.Table, without: tuple[str, ...] = ()) -> tuple[str, ...]:
+        return tuple(c.name for c in table.c if c.name not in without)
+
+    assert EventRow._fields == names(events)
+    assert TermRow._fields == names(event_terms)
+    assert DefinitionRow._fields == names(definitions)
+    assert VersionRow._fields == names(proj_versions)
+    assert StanceRow._fields == names(stances, without=("id",))
+    # what a daily stand is made from names columns of the stance rows and of the stands
+    assert set(ShownStance._fields) <= set(names(stances))
+    assert set(Taken._fields) - {"day", "data"} <= set(names(proj_stands))

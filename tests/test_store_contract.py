@@ -11,11 +11,13 @@ import sqlalchemy as sa
 
 from events import codec
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
-from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
+from service.projection.rebuild import check_logged_stances, rebuild
 from service.query.state import Axes, Projections
+from service.storage.integrity import verify_chain
 from service.storage.log import EventStore, chain_hash
+from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict
 from service.storage.tables import events as events_table
-from service.storage.tables import positions as positions_table
+from service.storage.tables import stances as stances_table
 from tests.factories import body, event, events, issue, party, statement
 
 
@@ -198,7 +200,7 @@ def test_each_row_is_hash_chained_to_the_previous(store: EventStore, database) -
 def test_verify_detects_an_edit_behind_the_services_back(store: EventStore, database) -> None:
     seed_vocabulary(store)
     store.append("talks", events(statement("us"), statement("russia")))
-    assert store.verify() == (6, None)
+    assert verify_chain(store.db) == (6, None)
     with database.writer.begin() as conn:
         row = conn.execute(sa.select(events_table.c.data).where(events_table.c.position == 5)).scalar_one()
         conn.execute(
@@ -206,7 +208,7 @@ def test_verify_detects_an_edit_behind_the_services_back(store: EventStore, data
             .where(events_table.c.position == 5)
             .values(data=row.replace("We said it.", "We never said it."))
         )
-    assert store.verify() == (5, 5)
+    assert verify_chain(store.db) == (5, 5)
 
 
 def test_verify_positions_detects_stored_positions_changed_behind_the_services_back(
@@ -217,12 +219,12 @@ def test_verify_positions_detects_stored_positions_changed_behind_the_services_b
     taken = {"party": "us", "issue": "resource_deal", "stance": "supports", "summary": "s"}
     other = taken | {"party": "russia", "stance": "opposes"}
     said = events(*(statement("us", positions=[taken, other]) for _ in range(3)))
-    store.append("talks", said)  # positions 5, 6, 7: two stored positions each
+    store.append("talks", said)  # positions 5, 6, 7: two stances logged with each
     retraction = body("EventRetracted", "2025-03-01", target=str(said[1].id), reason="wrong")
     store.append("talks", events(retraction))  # position 8: marks 6 fixed, writes the rows of its forms
     # small chunks, so that the events and their rows are compared across chunk boundaries too
-    assert store.verify_positions(step=3) == (8, None)
-    p = positions_table
+    assert check_logged_stances(store.db, step=3) == (8, None)
+    p = stances_table
     changes = {
         "a changed stance": (7, p.update().where(p.c.seq == 7, p.c.idx == 1).values(stance="neutral")),
         "a deleted row": (5, p.delete().where(p.c.seq == 5, p.c.idx == 0)),
@@ -239,25 +241,25 @@ def test_verify_positions_detects_stored_positions_changed_behind_the_services_b
                 known_from="2025-03-01",
                 known_to=FOREVER_DATE.isoformat(),
                 stance="supports",
-                vn=0,
+                form_no=0,
                 corrected=False,
-                stored=True,
+                as_logged=True,
                 fixed=False,
             ),
         ),
-        "a changed date": (6, p.update().where(p.c.seq == 6, p.c.stored).values(occurred="2025-01-01")),
+        "a changed date": (6, p.update().where(p.c.seq == 6, p.c.as_logged).values(occurred="2025-01-01")),
     }
     for what, (seq, change) in changes.items():
         with database.writer.begin() as conn:
             conn.execute(change)
-        assert store.verify_positions(step=3) == (8, seq), what
-        assert store.verify() == (8, None)  # the log itself is intact
-        store.rebuild_projections(stored=True)
-        assert store.verify_positions(step=3) == (8, None), what
+        assert check_logged_stances(store.db, step=3) == (8, seq), what
+        assert verify_chain(store.db) == (8, None)  # the log itself is intact
+        rebuild(store.db, rerender=True)
+        assert check_logged_stances(store.db, step=3) == (8, None), what
     # the marks and the forms' rows are projections, which a plain rebuild puts back: not checked here
     with database.writer.begin() as conn:
         conn.execute(p.update().values(fixed=sa.not_(p.c.fixed)))
-    assert store.verify_positions() == (8, None)
+    assert check_logged_stances(store.db) == (8, None)
 
 
 def test_stored_events_of_an_older_schema_are_upcast_on_read(
@@ -291,9 +293,9 @@ def test_stored_events_of_an_older_schema_are_upcast_on_read(
     # /state shows its position as upcast (it cannot take the shortcut read of the current schema's JSON)
     # and its stored position, written again from its JSON, is read through the upcaster too
     for rebuilt in (False, True):
-        assert store.verify_positions() == (5, None)  # its stored positions are what it says, upcast
+        assert check_logged_stances(store.db) == (5, None)  # its logged stances are what it says, upcast
         if rebuilt:
-            store.rebuild_projections(stored=True)
+            rebuild(store.db, rerender=True)
         projections = Projections(database)
         state = projections.read(Axes(), projections.state)[0]
         assert [(s.party, s.issue, s.stance, s.event.id) for s in state.positions] == [

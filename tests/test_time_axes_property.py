@@ -19,13 +19,15 @@ from events.codec import to_builtins
 from events.dates import EdtfDate
 from events.folds import fold, position_changes
 from events.timeaxes import Logged, counting
-from service.storage.database import Database
-from service.storage.refusals import AppendRefused
-from service.projection.forms import FormCache
+from service.compose import event_store
+from service.projection.rebuild import rebuild
+from service.query.caches import FormCache
 from service.query.state import Axes, Projections
+from service.storage.database import Database
 from service.storage.log import EventStore
+from service.storage.refusals import AppendRefused
 from service.storage.tables import PROJECTION_TABLES, metadata
-from service.storage.tables import positions as positions_table
+from service.storage.tables import stances as stances_table
 from tests.factories import body, event, issue, party
 
 PARTIES = ["p1", "p2", "p3"]
@@ -205,7 +207,7 @@ def projection_rows(database: Database) -> list[list[tuple]]:
     with database.reader.connect() as conn:
         return [
             sorted(tuple(r) for r in conn.execute(sa.select(*[c for c in t.c if c.name not in ignored])))
-            for t in (*PROJECTION_TABLES, positions_table)
+            for t in (*PROJECTION_TABLES, stances_table)
         ]
 
 
@@ -213,14 +215,14 @@ def projection_rows(database: Database) -> list[list[tuple]]:
 @given(data=st.data())
 def test_every_answer_equals_the_oracle_fold(database: Database, data: st.DataObject) -> None:
     wipe(database)
-    store, projections = EventStore(database), Projections(database)
+    store, projections = event_store(database), Projections(database)
     log = append_all(store, data.draw(logs()))
     for _ in range(6):
         at = data.draw(axes(log))
         for got, expected in oracle_and_service(projections, log, at):
             assert got == expected, f"axes {at}"
     incremental = projection_rows(database)
-    store.rebuild_projections()
+    rebuild(store.db)
     assert projection_rows(database) == incremental
 
 
@@ -232,7 +234,7 @@ def test_one_reader_follows_the_log_as_it_grows(database: Database, data: st.Dat
     sometimes off, or tiny, so that they empty themselves in the middle of answers."""
     wipe(database)
     capacity = data.draw(st.sampled_from([0, 2, 100_000]))
-    store, projections = EventStore(database), Projections(database, FormCache(capacity), capacity)
+    store, projections = event_store(database), Projections(database, FormCache(capacity), capacity)
     for batch in data.draw(logs()):
         with contextlib.suppress(AppendRefused):
             store.append("s", [event(e) for e in batch])
@@ -246,7 +248,7 @@ def test_one_reader_follows_the_log_as_it_grows(database: Database, data: st.Dat
 def test_a_retraction_applies_at_every_as_of_but_not_before_it_was_made(database: Database) -> None:
     """The worked example of the spec: a wrong event, retracted later, seen on every axis."""
     wipe(database)
-    store, projections = EventStore(database), Projections(database)
+    store, projections = event_store(database), Projections(database)
     store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
     position = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
     wrong = event(
@@ -275,7 +277,7 @@ def test_a_retraction_applies_at_every_as_of_but_not_before_it_was_made(database
 def test_rebuild_puts_back_what_was_changed_behind_its_back(database: Database) -> None:
     """Rebuild derives the projections and the `fixed` marks from the log alone, whatever they held."""
     wipe(database)
-    store, projections = EventStore(database), Projections(database)
+    store, projections = event_store(database), Projections(database)
     store.append("v", [event(e) for e in (party("p1"), issue("i1"))])
     taken = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
     said = [
@@ -287,12 +289,12 @@ def test_rebuild_puts_back_what_was_changed_behind_its_back(database: Database) 
     store.append("talks", [event(retraction)])
     expected, rows = projections.read(Axes(), projections.state)[0], projection_rows(database)
     with database.writer.begin() as conn:
-        p = positions_table
-        conn.execute(p.update().where(p.c.stored).values(fixed=sa.not_(p.c.fixed)))
-        conn.execute(p.update().where(sa.not_(p.c.stored)).values(stance="unclear"))
+        p = stances_table
+        conn.execute(p.update().where(p.c.as_logged).values(fixed=sa.not_(p.c.fixed)))
+        conn.execute(p.update().where(sa.not_(p.c.as_logged)).values(stance="unclear"))
         for table in PROJECTION_TABLES:
             conn.execute(table.delete())
-    store.rebuild_projections()
+    rebuild(store.db)
     assert projection_rows(database) == rows
     assert Projections(database).read(Axes(), projections.state)[0] == expected
     assert [s.event.id for s in expected.positions] == [said[1].id]
@@ -302,7 +304,7 @@ def test_rebuild_with_stored_writes_the_stored_positions_again(database: Databas
     """A plain rebuild leaves each stored position as it was written with its event; ``stored=True``
     writes every one again from the stored events."""
     wipe(database)
-    store, projections = EventStore(database), Projections(database)
+    store, projections = event_store(database), Projections(database)
     store.append("v", [event(e) for e in (party("p1"), party("p2"), issue("i1"))])
     taken = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
     other = taken | {"party": "p2", "stance": "opposes"}
@@ -311,12 +313,12 @@ def test_rebuild_with_stored_writes_the_stored_positions_again(database: Databas
     )
     store.append("talks", [said])
     expected, rows = projections.read(Axes(), projections.state)[0], projection_rows(database)
-    p = positions_table
+    p = stances_table
     with database.writer.begin() as conn:
         conn.execute(p.update().where(p.c.idx == 0).values(stance="neutral"))
         conn.execute(p.delete().where(p.c.idx == 1))
-    store.rebuild_projections()
+    rebuild(store.db)
     assert projection_rows(database) != rows
-    store.rebuild_projections(stored=True)
+    rebuild(store.db, rerender=True)
     assert projection_rows(database) == rows
     assert Projections(database).read(Axes(), projections.state)[0] == expected

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from service.compose import event_store
 from service.storage.database import Checkpointer, connect
-from service.storage.log import EventStore
 from tests.factories import events, party, statement
 
 APPEND = """
 import sys
 from service.storage.database import connect
-from service.storage.log import EventStore
+from service.compose import event_store
 from tests.factories import events, statement
-EventStore(connect(sys.argv[1])).append("other", events(statement("us")))
+event_store(connect(sys.argv[1])).append("other", events(statement("us")))
 print("appended", flush=True)
 """
 
@@ -27,7 +27,7 @@ print("appended", flush=True)
 def test_a_writer_in_another_process_waits_for_the_lock_file(sqlite_url: str) -> None:
     """Holding the lock, and no SQLite transaction at all, keeps another process's append waiting."""
     database = connect(sqlite_url)
-    EventStore(database).append("vocabulary", events(party("us")))
+    event_store(database).append("vocabulary", events(party("us")))
     root = Path(__file__).resolve().parent.parent
     with database.write_lock():
         other = subprocess.Popen(
@@ -44,7 +44,7 @@ def test_a_writer_in_another_process_waits_for_the_lock_file(sqlite_url: str) ->
 
 def test_the_checkpointer_copies_the_log_into_the_database(sqlite_url: str) -> None:
     database = connect(sqlite_url)
-    EventStore(database).append("talks", events(party("us"), *(statement("us") for _ in range(300))))
+    event_store(database).append("talks", events(party("us"), *(statement("us") for _ in range(300))))
     path = Path(sa.make_url(sqlite_url).database)
     before = path.stat().st_size  # appends stay in the WAL until a checkpoint (10,000 pages by default)
     checkpointer = Checkpointer(database.reader)

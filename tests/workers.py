@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+from service.compose import event_store
 from service.storage.database import connect
-from service.storage.log import Batch, EventStore
+from service.storage.log import Batch
 from tests.factories import events, statement
 
 
@@ -13,7 +14,7 @@ def write(url: str, seed: int, rounds: int) -> list[tuple[str, int]]:
     """Append `rounds` batches, rolling back some appends midway; return every acknowledged (id, position)."""
     rng = random.Random(seed)
     database = connect(url)
-    store = EventStore(database)
+    store = event_store(database)
     acknowledged: list[tuple[str, int]] = []
     try:
         for _ in range(rounds):

@@ -13,8 +13,8 @@ from service.api.auth import require_write_token
 from service.api.problems import decode_body, from_refusal, problem
 from service.api.views import AppendView
 from service.storage.committer import GroupCommitter
-from service.storage.refusals import AppendRefused
 from service.storage.notify import LiveLog
+from service.storage.refusals import AppendRefused
 
 MAX_BATCH = 1000
 

@@ -19,9 +19,9 @@ from events.codec import encode
 from service.api.problems import problem
 from service.api.reads import MAX_POSITION
 from service.api.views import EventView
-from service.storage.notify import LiveLog
-from service.storage.log import EventStore
 from service.query.timeline import matches_text
+from service.storage.log import EventStore
+from service.storage.notify import LiveLog
 
 PAGE = 200
 Heartbeat = Annotated[float, Parameter(ge=0.5, le=300, description="seconds between keep-alive comments")]

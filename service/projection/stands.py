@@ -1,7 +1,7 @@
 """Every cell's stand as of the end of each day it changed, rendered: ``/state`` as of a date in one read.
 
 The general answer (:mod:`service.query.state`) finds each cell's latest position with an index seek per
-cell in ``positions``, and renders it from its event. The number of seeks does not grow with the log, but
+cell in ``stances``, and renders it from its event. The number of seeks does not grow with the log, but
 the pages they land on do: with a million events the seeks, and the events behind them, are spread over a
 file of gigabytes, and an answer cost nearly twice what it did with ten thousand. For the question asked
 most, the state as of a date as known now, this projection keeps the answer ready: for every cell and
@@ -21,13 +21,13 @@ was removed since, and otherwise takes the general path.
 It is kept in the append transaction, at a cost that follows the positions appended. A position appended
 in the ordinary way is the last of its day in its cell (it has the highest log position), so its row is
 rendered from the event in hand, without a read. A retraction or correction, which can take a position
-away from a day or move it to another, has the rows of the days it touches found again from ``positions``.
+away from a day or move it to another, has the rows of the days it touches found again from ``stances``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, get_type_hints
 
 import msgspec
 import sqlalchemy as sa
@@ -35,9 +35,16 @@ from sqlalchemy.dialects import postgresql
 
 from events.stand_json import stand_json
 from events.timeaxes import FOREVER_ISO, FOREVER_POSITION
+from service.projection.forms import FormRow, form_of_stance, logged_events, stand_json_of
 from service.storage.bulk import chunks, delete_rows, insert_rows, upsert_rows
-from service.projection.forms import form_columns, stand_json_of, stored_events
-from service.storage.tables import events, positions, proj_cells, proj_stands, proj_stands_removed, proj_versions
+from service.storage.tables import (
+    events,
+    proj_cells,
+    proj_stands,
+    proj_stands_removed,
+    proj_versions,
+    stances,
+)
 
 STAND_COLUMNS = [c.name for c in proj_stands.c]
 
@@ -58,14 +65,14 @@ class Taken(NamedTuple):
 
 
 def _counts_now(p: sa.FromClause) -> list[sa.ColumnElement[bool]]:
-    """Rows of ``positions`` that count at the head of the log with every report known: their rectangle
+    """Rows of ``stances`` that count at the head of the log with every report known: their rectangle
     is open on both axes (a fix closes it at its own position, never beyond the head)."""
     return [p.c.pos_to == FOREVER_POSITION, p.c.known_to == FOREVER_ISO, sa.not_(p.c.fixed)]
 
 
 def _shown_columns(p: sa.FromClause) -> tuple:
-    """A position row, and what its stand is rendered from (see ``service.projection.forms.stand_json_of``)."""
-    return (p.c.seq, p.c.vn, p.c.idx, p.c.pos_from, p.c.known_from, p.c.corrected, *form_columns(p))
+    """A stance row, and what its stand is rendered from (``service.projection.forms.stand_json_of``)."""
+    return (p.c.seq, p.c.form_no, p.c.idx, p.c.pos_from, p.c.known_from, p.c.corrected, *form_of_stance(p))
 
 
 def _days_query(is_sqlite: bool) -> sa.Select:
@@ -80,7 +87,7 @@ def _days_query(is_sqlite: bool) -> sa.Select:
         )
         listed += "FROM json_to_recordset(CAST(:touched AS json)) AS t(party text, issue text, day text)"
     t = sa.text(listed).columns(party=sa.String, issue=sa.String, day=sa.String).subquery("t")
-    h = positions.alias("h")
+    h = stances.alias("h")
     last = (
         sa.select(h.c.id)
         .where(h.c.party == t.c.party, h.c.issue == t.c.issue, h.c.occurred == t.c.day, *_counts_now(h))
@@ -88,7 +95,7 @@ def _days_query(is_sqlite: bool) -> sa.Select:
         .limit(1)
     )
     if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
-        p = positions
+        p = stances
         found = sa.outerjoin(t, p, p.c.id == last.correlate(t).scalar_subquery())
         found = found.outerjoin(events, events.c.position == p.c.seq)  # not nested: SQLite would scan
         columns = _shown_columns(p)
@@ -178,10 +185,10 @@ class DailyStands:
         )
 
     def derive(self, conn: sa.Connection, held: bool = True) -> Derived:
-        """What the table should hold, from ``positions`` (see ``Derived``)."""
+        """What the table should hold, from ``stances`` (see ``Derived``)."""
         s = proj_stands
         # keyed by plain tuples: SQLAlchemy's rows hash and compare in Python, several times slower
-        rows = {tuple(row[:3]): _Shown(*row[3:]) for row in map(tuple, conn.execute(self._taken))}
+        rows = {tuple(row[:3]): ShownStance(*row[3:]) for row in map(tuple, conn.execute(self._taken))}
         shown = (s.c.party, s.c.issue, s.c.day, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from)
         found = conn.execute(sa.select(*shown)) if held else []
         return Derived(rows, {tuple(row[:3]): tuple(row[3:]) for row in found})
@@ -189,7 +196,7 @@ class DailyStands:
     def rebuild(
         self, conn: sa.Connection, head: int, rerender: bool = False, derived: Derived | None = None
     ) -> None:
-        """Derive every row from ``positions`` (or take ``derived``, read from them as they are). The stand
+        """Derive every row from ``stances`` (or take ``derived``, read from them as they are). The stand
         a row shows is rendered again only where the position it shows is not the one it held (normally
         nowhere), or everywhere with ``rerender``: a row's JSON depends on that position's event and its
         fixes alone, as a stored position depends on its event alone. Rows written or removed count as
@@ -212,7 +219,7 @@ class DailyStands:
         )
 
     def check(self, conn: sa.Connection) -> str | None:
-        """What differs first between the table and what ``positions`` and the log say it should hold: a
+        """What differs first between the table and what ``stances`` and the log say it should hold: a
         row missing, surplus, showing another position, or rendered otherwise (which ``rebuild`` alone
         would not notice); None if nothing does. Renders every row, so it is not cheap."""
         derived = self.derive(conn, held=False)
@@ -236,8 +243,8 @@ def _mark_removed(conn: sa.Connection, head: int) -> None:
 
 def _taken_query(is_sqlite: bool) -> sa.Select:
     """The position that counts last on each day a cell has one."""
-    p, h = positions, positions.alias("h")
-    columns = ("party", "issue", "occurred", "seq", "idx", "pos_from", "known_from", "vn", "corrected")
+    p, h = stances, stances.alias("h")
+    columns = ("party", "issue", "occurred", "seq", "idx", "pos_from", "known_from", "form_no", "corrected")
     if not is_sqlite:  # one backward scan of the index, which holds every column asked for
         order = ("party", "issue", "occurred", "seq", "idx")
         return (
@@ -261,46 +268,35 @@ def _taken_query(is_sqlite: bool) -> sa.Select:
 
 
 class Derived(NamedTuple):
-    """What the daily stands should hold, derived from ``positions``, and what they hold."""
+    """What the daily stands should hold, derived from ``stances``, and what they hold."""
 
-    rows: dict[Touched, _Shown]  # by (party, issue, day)
+    rows: dict[Touched, ShownStance]  # by (party, issue, day)
     held: dict[Touched, tuple]  # the (seq, idx, pos_from, known_from) each row shows
 
 
-class _Shown(NamedTuple):
+class ShownStance(NamedTuple):
     """A position row as far as its stand depends on it: the first four say which it is."""
 
     seq: int
     idx: int
     pos_from: int
     known_from: str
-    vn: int
+    form_no: int
     corrected: bool
 
 
-class _Form(NamedTuple):
-    """The columns ``stand_json_of`` renders from."""
-
-    seq: int
-    idx: int
-    pos_from: int
-    known_from: str
-    retracted: bool
-    corrected: bool
-    corrected_data: str | None
-    data: str
-    type: str
-    schema_version: int
+# The columns ``stand_json_of`` renders from, as a row of their own: the fields its protocol declares.
+_Form = NamedTuple("_Form", list(get_type_hints(FormRow).items()))
 
 
-def _render(conn: sa.Connection, shown: Iterable[_Shown]) -> dict[_Shown, str]:
+def _render(conn: sa.Connection, shown: Iterable[ShownStance]) -> dict[ShownStance, str]:
     """The stand JSON of each position row, reading its event, and for a corrected form its version."""
     shown = list(shown)
-    stored, corrected = stored_events(conn, {s.seq for s in shown}), {}
+    stored, corrected = logged_events(conn, {s.seq for s in shown}), {}
     v = proj_versions
     for chunk in chunks({s.seq for s in shown if s.corrected}):
-        found = conn.execute(sa.select(v.c.seq, v.c.vn, v.c.data).where(v.c.seq.in_(chunk)))
-        corrected.update(((r.seq, r.vn), r.data) for r in found)
+        found = conn.execute(sa.select(v.c.seq, v.c.form_no, v.c.data).where(v.c.seq.in_(chunk)))
+        corrected.update(((r.seq, r.form_no), r.data) for r in found)
     rendered = {}
     for s in shown:
         event = stored[s.seq]
@@ -311,7 +307,7 @@ def _render(conn: sa.Connection, shown: Iterable[_Shown]) -> dict[_Shown, str]:
             s.known_from,
             False,
             s.corrected,
-            corrected.get((s.seq, s.vn)) if s.corrected else None,
+            corrected.get((s.seq, s.form_no)) if s.corrected else None,
             event.data,
             event.type,
             event.schema_version,

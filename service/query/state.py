@@ -25,12 +25,12 @@ from events.folds import (
 )
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.projection import stands as daily_stands
-from service.query.caches import Kept
-from service.storage.database import Database
-from service.projection.forms import DEFAULT_CAPACITY, FormCache, form_columns, stand_json_of
-from service.storage.log import read_head
+from service.projection.forms import form_of_stance, stand_json_of
+from service.query.caches import DEFAULT_CAPACITY, BoundedMap, FormCache
 from service.query.structure import ENTRY_LISTS, StructureMirror
-from service.storage.tables import definitions, events, positions, proj_cells
+from service.storage.database import Database
+from service.storage.log import read_head
+from service.storage.tables import definitions, events, proj_cells, stances
 
 _state = decoder(State)
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
@@ -71,15 +71,15 @@ def rect(table: sa.Table, axes: Axes) -> list[sa.ColumnElement[bool]]:
 
 
 def counting(table: sa.FromClause, axes: Axes) -> list[sa.ColumnElement[bool]]:
-    """Rows of ``positions`` that count at the point ``axes`` asks about."""
+    """Rows of ``stances`` that count at the point ``axes`` asks about."""
     return [*rect(table, axes), sa.not_(table.c.fixed)]
 
 
 @functools.cache
 def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
     """The statement behind ``Projections._latest``, built once: its values are bound parameters."""
-    g = positions.alias("g")
-    columns = (g.c.seq, g.c.vn, g.c.pos_from, g.c.known_from, g.c.corrected, g.c.idx)
+    g = stances.alias("g")
+    columns = (g.c.seq, g.c.form_no, g.c.pos_from, g.c.known_from, g.c.corrected, g.c.idx)
     known = sa.bindparam("known")
     latest = (
         sa.select(*columns)
@@ -98,13 +98,13 @@ def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
     )
     if is_sqlite:  # no LATERAL: the subquery finds the row's id, and a join fetches the row
         found = latest.with_only_columns(g.c.id).correlate(proj_cells).scalar_subquery()
-        p = positions
+        p = stances
         query = sa.select(*(p.c[c.name] for c in columns)).join_from(proj_cells, p, p.c.id == found)
     else:  # PostgreSQL would run a scalar subquery in a join condition twice per cell
         p = latest.lateral("latest")
         query = sa.select(*p.c).join_from(proj_cells, p, sa.true())
     # the form each row belongs to, in the same statement
-    query = query.add_columns(*form_columns(p)).join(events, events.c.position == p.c.seq)
+    query = query.add_columns(*form_of_stance(p)).join(events, events.c.position == p.c.seq)
     if by_party:
         query = query.where(proj_cells.c.party == sa.bindparam("party"))
     if by_issue:
@@ -131,7 +131,9 @@ class Projections:
         self.db = database
         self.forms = forms or FormCache()
         self.structure = StructureMirror(self.forms, capacity)
-        self._encoded: Kept[tuple[int, int, str, int], msgspec.Raw] = Kept(capacity)  # positions as JSON
+        self._encoded: BoundedMap[tuple[int, int, str, int], msgspec.Raw] = BoundedMap(
+            capacity
+        )  # positions as JSON
 
     def read(self, axes: Axes, answer):
         """Run ``answer(conn, axes)`` with ``at`` clamped to the head; returns (result, position, head)."""
@@ -188,7 +190,7 @@ class Projections:
         only_changed: bool = False,
     ) -> ChangePage:
         """Positions taken with ``after < occurred <= as_of`` in valid-time order, with what they replaced."""
-        f, g = positions, positions.alias("g")
+        f, g = stances, stances.alias("g")
         before = (
             sa.select(g.c.stance)
             .where(
@@ -206,7 +208,7 @@ class Projections:
             f.c.seq,
             f.c.idx,
             f.c.stance,
-            f.c.vn,
+            f.c.form_no,
             f.c.pos_from,
             f.c.known_from,
             f.c.corrected,
@@ -236,7 +238,7 @@ class Projections:
 
     def _latest(self, conn: sa.Connection, axes: Axes, party: str | None = None, issue: str | None = None):
         """The latest position in each (party, issue) cell: one index seek per cell, whatever the log size.
-        Each row carries what its form is made from (``FORM_COLUMNS``), so no further query is needed."""
+        Each row carries what its form is made from (``FORM_OF_VERSION``), so no further query is needed."""
         query = _latest_query(self.db.is_sqlite, party is not None, issue is not None)
         parameters = {"until": _valid_until(axes), "at": axes.at, "known": axes.known_at.isoformat()}
         return conn.execute(query, parameters | {"party": party, "issue": issue}).all()

@@ -34,14 +34,14 @@ from events.folds import (
     fold_structure,
 )
 from events.timeaxes import FOREVER_ISO, FOREVER_POSITION, Effective
-from service.query.caches import Kept
-from service.projection.forms import FORM_COLUMNS, FormCache
+from service.projection.forms import FORM_OF_VERSION
+from service.query.caches import BoundedMap, FormCache
 from service.storage.tables import events, proj_versions
 
 ENTRY_LISTS = ("parties", "issues", "proposals", "agreements", "meetings")
 SORTED_BY_KEY = ("parties", "issues", "proposals", "agreements")  # meetings keep valid-time order
 
-_COLUMNS = (*FORM_COLUMNS, proj_versions.c.occurred, proj_versions.c.pos_to, proj_versions.c.known_to)
+_COLUMNS = (*FORM_OF_VERSION, proj_versions.c.occurred, proj_versions.c.pos_to, proj_versions.c.known_to)
 
 
 class Row(NamedTuple):
@@ -64,7 +64,7 @@ class Entry(NamedTuple):
     json: msgspec.Raw
 
 
-class Held(NamedTuple):
+class StructureSnapshot(NamedTuple):
     """The rows as last read, in valid-time order (occurred, seq), and what answers need of them."""
 
     rows: list[Row]
@@ -80,7 +80,7 @@ class Held(NamedTuple):
     folded: dict[tuple[tuple[str, str | int], int], Entry | None]  # an entry over its first n open rows
 
     @classmethod
-    def of(cls, rows: list[Row]) -> Held:
+    def of(cls, rows: list[Row]) -> StructureSnapshot:
         open_rows = [r for r in rows if r.pos_to == FOREVER_POSITION and r.known_to == FOREVER_ISO]
         edges_at = [r.pos_from for r in rows] + [r.pos_to for r in rows if r.pos_to != FOREVER_POSITION]
         edges_known = [r.known_from for r in rows] + [r.known_to for r in rows if r.known_to != FOREVER_ISO]
@@ -114,8 +114,8 @@ class StructureMirror:
         self._lock = threading.Lock()
         self._synced = -1  # the log position the rows are known to hold everything of
         self._by_seq: dict[int, list[Row]] = {}
-        self._held = Held.of([])
-        self._entries: Kept[tuple, Entry | None] = Kept(capacity)
+        self._held = StructureSnapshot.of([])
+        self._entries: BoundedMap[tuple, Entry | None] = BoundedMap(capacity)
 
     def entries(
         self, conn: sa.Connection, at: int, known: str, until: str, kinds: tuple[str, ...] = ENTRY_LISTS
@@ -135,7 +135,7 @@ class StructureMirror:
         counted = (r for r in rows if r.pos_from <= at < r.pos_to and r.known_from <= known < r.known_to)
         return self._assemble(counted, kinds)
 
-    def _prefix(self, held: Held, count: int, kinds: tuple[str, ...]) -> dict[str, list[Entry]]:
+    def _prefix(self, held: StructureSnapshot, count: int, kinds: tuple[str, ...]) -> dict[str, list[Entry]]:
         """The answer counting the first ``count`` open rows: each entry folded over its rows among them.
         An entry over its first n open rows is kept with the rows, so a new prefix mostly looks them up."""
         lists: dict[str, list[Entry]] = {kind: [] for kind in ENTRY_LISTS}
@@ -174,7 +174,7 @@ class StructureMirror:
         folded = getattr(fold_structure(r.form for r in members), entry[0])
         return self._entries.keep(key, Entry(folded[0], msgspec.Raw(encode(folded[0]))) if folded else None)
 
-    def _fresh(self, conn: sa.Connection, at: int) -> Held:
+    def _fresh(self, conn: sa.Connection, at: int) -> StructureSnapshot:
         """The rows, holding at least every row of log position ``at``, which the caller has read as (or
         below) the head before: rows read now hold everything up to that head."""
         with self._lock:
@@ -216,5 +216,5 @@ class StructureMirror:
         rows = sorted(
             (r for seq_rows in self._by_seq.values() for r in seq_rows), key=lambda r: (r.occurred, r.seq)
         )
-        self._held = Held.of(rows)
+        self._held = StructureSnapshot.of(rows)
         self._synced = at

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from events.timeaxes import Effective
 from events.vocabulary import Event
-from service.storage.database import Database
-from service.projection.forms import FORM_COLUMNS, FormCache
+from service.projection.forms import FORM_OF_VERSION
+from service.query.caches import FormCache
 from service.query.state import Axes, clamp, rect
+from service.storage.database import Database
 from service.storage.tables import event_terms, events, proj_versions
 
 Order = Literal["asc", "desc"]
@@ -109,7 +110,7 @@ class Timeline:
         revision = events.alias("revision")
         query = (
             sa.select(
-                *FORM_COLUMNS,
+                *FORM_OF_VERSION,
                 v.c.occurred,
                 events.c.stream,
                 events.c.version,

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from events.vocabulary import Event
-from service.storage.plan import AppendResult, Batch
 from service.storage.database import Checkpointer
 from service.storage.log import EventStore
+from service.storage.plan import AppendResult, Batch
 
 MAX_GROUP_EVENTS = 5000  # events a group takes at most: a group is one transaction, held this long
 

@@ -14,16 +14,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import uuid
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple, Protocol
 
-import msgspec
 import sqlalchemy as sa
 
 from events.codec import decode_stored, encode
 from events.references import terms_of
 from events.timeaxes import Logged, is_meta, reported_start
 from events.vocabulary import Event, EventCorrected, EventRetracted, type_name
+from service.storage.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, run
+from service.storage.database import Database
 from service.storage.plan import (
     Appended,
     AppendResult,
@@ -36,54 +37,17 @@ from service.storage.plan import (
     named_once,
     prepare,
 )
-from service.storage.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, run
-from service.storage.database import Database
+from service.storage.reads import ROW_COLUMNS, LogPage, LogReads, Recorded, Revision, read_head
 from service.storage.refusals import AppendRefused
-from service.projection.apply import POSITION_COLUMNS, Projector, stored_rows
-from service.storage.tables import definitions, event_terms, events, positions
+from service.storage.tables import definitions, event_terms, events
 
 __all__ = ["Appended", "AppendResult", "Batch", "EventStore", "LogPage", "Recorded", "Revision", "read_head"]
+
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
 APPEND_LOCK_KEY = 0x74696D656C696E65
 # PostgreSQL channel notified by every append, delivered when it commits (see service.storage.notify).
 NOTIFY_CHANNEL = "timeline_appended"
-
-
-_SEQ, _FIXED = POSITION_COLUMNS.index("seq"), POSITION_COLUMNS.index("fixed")
-
-
-def _unmarked_by_event(rows) -> dict[int, list[tuple]]:
-    """Position rows (their columns in ``POSITION_COLUMNS`` order) without their ``fixed`` mark, by the
-    log position of their event."""
-    grouped: dict[int, list[tuple]] = {}
-    for row in rows:
-        grouped.setdefault(row[_SEQ], []).append(tuple(row[:_FIXED]) + tuple(row[_FIXED + 1 :]))
-    return grouped
-
-
-class Revision(msgspec.Struct, frozen=True):
-    """An event that retracts or corrects another."""
-
-    id: uuid.UUID
-    position: int
-    type: str
-
-
-class Recorded(msgspec.Struct, frozen=True):
-    """A stored event with what the store added to it."""
-
-    position: int
-    version: int
-    recorded_at: str
-    event: Event
-    retracted_by: list[Revision] = []
-    corrected_by: list[Revision] = []
-
-
-class LogPage(msgspec.Struct, frozen=True):
-    events: list[Recorded]
-    head: int
 
 
 def _utcnow() -> str:
@@ -95,21 +59,43 @@ def chain_hash(previous: str, position: int, stream: str, version: int, recorded
     return hashlib.sha256(head + data.encode()).hexdigest()
 
 
-EVENT_COLUMNS = [c.name for c in events.c]
-_ROW_COLUMNS = (
-    events.c.position,
-    events.c.version,
-    events.c.recorded_at,
-    events.c.type,
-    events.c.schema_version,
-    events.c.data,
-)
+class EventRow(NamedTuple):
+    """A row of ``events``: an event as logged."""
+
+    position: int
+    id: str
+    stream: str
+    version: int
+    type: str
+    schema_version: int
+    occurred: str  # the start of the event's date
+    reported: str  # the start of the day it was reported
+    target: str | None  # the event a retraction or correction names
+    recorded_at: str
+    data: str  # the event's canonical JSON
+    hash: str  # chains the row to the one before
+
+
+class TermRow(NamedTuple):
+    """A row of ``event_terms``: a party or issue an event concerns."""
+
+    kind: str
+    term: str
+    position: int
+
+
+class DefinitionRow(NamedTuple):
+    """A row of ``definitions``: an id an event defines."""
+
+    kind: str
+    id: str
+    position: int
 
 
 # The lookups of every append, run on the driver's cursor (see service.storage.bulk).
 _STORED_IDS = DriverQuery(
     {
-        dialect: sa.select(events.c.id, events.c.stream, *_ROW_COLUMNS).where(
+        dialect: sa.select(events.c.id, events.c.stream, *ROW_COLUMNS).where(
             listed(events.c.id, "ids", dialect == "sqlite")
         )
         for dialect in ("sqlite", "postgresql")
@@ -145,7 +131,6 @@ _LAST = DriverQuery(
         sa.select(events.c.position, events.c.hash).order_by(events.c.position.desc()).limit(1),
     )
 )
-_HEAD = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))  # built once: read on every answer
 
 
 @contextlib.contextmanager
@@ -160,15 +145,20 @@ def _pipelined(conn: sa.Connection, wanted: bool) -> Iterator[None]:
         yield
 
 
-def read_head(conn: sa.Connection) -> int:
-    """The position of the last event committed (0 for an empty log)."""
-    return conn.scalar(_HEAD) or 0
+class Projection(Protocol):
+    """What the log keeps up to date in the transaction of every append (service.projection.apply.Projector,
+    handed over by the composition root, service.compose)."""
+
+    def apply(
+        self, conn: sa.Connection, appended: Sequence[Logged], data: Sequence[str] | None = None
+    ) -> None:
+        """Project the events just appended (in position order); ``data`` is each one's JSON as logged."""
 
 
-class EventStore:
-    def __init__(self, database: Database) -> None:
+class EventStore(LogReads):
+    def __init__(self, database: Database, projection: Projection) -> None:
         self.db = database
-        self.projector = Projector(database.is_sqlite)
+        self.projection = projection
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -232,13 +222,13 @@ class EventStore:
         if not self.db.is_sqlite:
             run(conn, "SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
         candidates = [item for evs in prepared.values() for item in evs]
-        stored = self._stored(conn, {item.id for item in candidates})
-        known = self._known(conn, [item for item in candidates if item.id not in stored])
+        logged = self._logged_by_id(conn, {item.id for item in candidates})
+        known = self._known(conn, [item for item in candidates if item.id not in logged])
         versions = self._versions(conn, sorted({batches[k].stream for k in prepared}))
         last = _LAST.rows(conn)
         last_position, last_hash = last[0] if last else (0, "")
 
-        plan = Plan(stored, known, versions, last_position)
+        plan = Plan(logged, known, versions, last_position)
         for k, evs in prepared.items():
             try:
                 with blame(k):
@@ -271,17 +261,30 @@ class EventStore:
             last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, json)
             target = str(event.target) if isinstance(event, EventRetracted | EventCorrected) else None
             rows.append(
-                (item.position, item.prepared.id, event.stream, item.version, type_name(event))
-                + (type(event).schema_version, event.occurred.start.isoformat())
-                + (reported_start(event).isoformat(), target, recorded_at, json, last_hash)
+                EventRow(
+                    item.position,
+                    item.prepared.id,
+                    event.stream,
+                    item.version,
+                    type_name(event),
+                    type(event).schema_version,
+                    event.occurred.start.isoformat(),
+                    reported_start(event).isoformat(),
+                    target,
+                    recorded_at,
+                    json,
+                    last_hash,
+                )
             )
             data.append(json)
-            terms += [(k, t, item.position) for k, t in terms_of(item.prepared.refs, item.prepared.defines)]
-        insert_rows(conn, events, EVENT_COLUMNS, rows)
-        insert_rows(conn, event_terms, ["kind", "term", "position"], terms)
-        definition_rows = [(kind, ident, pos) for (kind, ident), pos in new_definitions.items()]
-        insert_rows(conn, definitions, ["kind", "id", "position"], definition_rows)
-        self.projector.apply(conn, [Logged(item.position, item.event) for item in new], data)
+            terms += [
+                TermRow(k, t, item.position) for k, t in terms_of(item.prepared.refs, item.prepared.defines)
+            ]
+        insert_rows(conn, events, list(EventRow._fields), rows)
+        insert_rows(conn, event_terms, list(TermRow._fields), terms)
+        definition_rows = [DefinitionRow(kind, ident, pos) for (kind, ident), pos in new_definitions.items()]
+        insert_rows(conn, definitions, list(DefinitionRow._fields), definition_rows)
+        self.projection.apply(conn, [Logged(item.position, item.event) for item in new], data)
         if not self.db.is_sqlite:
             run(conn, "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(new[-1].position)))
 
@@ -297,7 +300,7 @@ class EventStore:
         return versions
 
     @staticmethod
-    def _stored(conn: sa.Connection, ids: set[str]) -> dict[str, sa.Row]:
+    def _logged_by_id(conn: sa.Connection, ids: set[str]) -> dict[str, sa.Row]:
         """The stored rows of the events with these ``ids``."""
         stored = {}
         for chunk in chunks(ids):
@@ -321,166 +324,3 @@ class EventStore:
             for row in _STORED_IDS.rows(conn, ids=chunk):
                 stored_targets[row.id] = decode_stored(row.data, row.type, row.schema_version)
         return Known(stored_defs, stored_targets)
-
-    def verify(self) -> tuple[int, int | None]:
-        """Recompute the hash chain; returns (events checked, first position that fails or None)."""
-        previous, checked = "", 0
-        # The log is read in chunks through a server-side cursor, which on PostgreSQL needs a transaction:
-        # its readers run without one, so this read goes through the writer's engine (it takes no lock).
-        engine = self.db.reader if self.db.is_sqlite else self.db.writer
-        with engine.connect() as conn:
-            rows = conn.execution_options(yield_per=5000).execute(
-                sa.select(
-                    events.c.position,
-                    events.c.stream,
-                    events.c.version,
-                    events.c.recorded_at,
-                    events.c.data,
-                    events.c.hash,
-                ).order_by(events.c.position)
-            )
-            for row in rows:
-                checked += 1
-                expected = chain_hash(
-                    previous, row.position, row.stream, row.version, row.recorded_at, row.data
-                )
-                if row.position != checked or row.hash != expected:
-                    return checked, row.position
-                previous = row.hash
-        return checked, None
-
-    def verify_positions(self, step: int = 5000) -> tuple[int, int | None]:
-        """Check every stored position against its event: ``rebuild`` trusts them, since each was written
-        with its event and depends on it alone, so nothing else would notice one changed behind the
-        service's back. Returns (events checked, the position of the first event whose stored positions
-        differ from what it says, or None). The ``fixed`` marks are projections, and are not checked."""
-        p = positions
-        columns = (events.c.position, events.c.type, events.c.schema_version, events.c.data)
-        with self.db.reader.connect() as conn:
-            head = read_head(conn)
-            for low in range(1, head + 1, step):
-                high = min(low + step - 1, head)
-                # (retractions and corrections are left out after decoding: a condition on `target`
-                # would lead SQLite through its index, over most of the log for every chunk)
-                rows = conn.execute(sa.select(*columns).where(events.c.position.between(low, high)))
-                logged = [Logged(r.position, decode_stored(r.data, r.type, r.schema_version)) for r in rows]
-                stored = [g for g in logged if not is_meta(g.event)]
-                expected = _unmarked_by_event(stored_rows(stored))
-                held = conn.execute(
-                    sa.select(*(p.c[name] for name in POSITION_COLUMNS))
-                    .where(p.c.stored, p.c.seq.between(low, high))
-                    .order_by(p.c.seq, p.c.idx)
-                )
-                found = _unmarked_by_event(held)
-                for seq in sorted(expected.keys() | found.keys()):
-                    if expected.get(seq) != found.get(seq):
-                        return head, seq
-        return head, None
-
-    def verify_daily_stands(self) -> str | None:
-        """Check the daily stands against the positions and the log, in one snapshot: ``rebuild`` trusts the
-        JSON of a stand that still shows the same position. Returns what differs first, or None."""
-        engine = self.db.reader
-        if not self.db.is_sqlite:  # its readers take a snapshot per statement
-            engine = self.db.writer.execution_options(isolation_level="REPEATABLE READ")
-        with engine.begin() as conn:
-            return self.projector.daily.check(conn)
-
-    def rebuild_projections(self, stored: bool = False) -> int:
-        """Recreate every projection from the log, and with ``stored`` every stored position too, under
-        the append lock; returns events read."""
-        with self.db.write_lock(), self.db.writer.begin() as conn:
-            if not self.db.is_sqlite:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-            return self.projector.rebuild(conn, stored, self.db.reader)
-
-    # -- reading ---------------------------------------------------------------------------------------
-
-    def head(self) -> int:
-        with self.db.reader.connect() as conn:
-            return read_head(conn)
-
-    def read_log(
-        self,
-        after: int = 0,
-        limit: int = 100,
-        *,
-        types: Sequence[str] = (),
-        streams: Sequence[str] = (),
-        parties: Sequence[str] = (),
-        issues: Sequence[str] = (),
-    ) -> LogPage:
-        query = sa.select(*_ROW_COLUMNS).where(events.c.position > after)
-        if types:
-            query = query.where(events.c.type.in_(types))
-        if streams:
-            query = query.where(events.c.stream.in_(streams))
-        for kind, terms in (("party", parties), ("issue", issues)):
-            if terms:
-                query = query.where(
-                    events.c.position.in_(
-                        sa.select(event_terms.c.position).where(
-                            event_terms.c.kind == kind, event_terms.c.term.in_(terms)
-                        )
-                    )
-                )
-        query = query.order_by(events.c.position).limit(limit)
-        with self.db.reader.connect() as conn:
-            rows = conn.execute(query).all()
-            page = self._recorded(conn, rows)
-            return LogPage(page, read_head(conn))
-
-    def read_stream(self, stream: str, from_version: int = 1, limit: int = 100) -> tuple[LogPage, int]:
-        """A page of one stream in version order, and the stream's current version (0: no such stream)."""
-        query = (
-            sa.select(*_ROW_COLUMNS)
-            .where(events.c.stream == stream, events.c.version >= from_version)
-            .order_by(events.c.version)
-            .limit(limit)
-        )
-        with self.db.reader.connect() as conn:
-            rows = conn.execute(query).all()
-            version = conn.scalar(sa.select(sa.func.max(events.c.version)).where(events.c.stream == stream))
-            page = self._recorded(conn, rows)
-            return LogPage(page, read_head(conn)), version or 0
-
-    def get(self, event_id: uuid.UUID) -> tuple[Recorded | None, int]:
-        with self.db.reader.connect() as conn:
-            rows = conn.execute(sa.select(*_ROW_COLUMNS).where(events.c.id == str(event_id))).all()
-            found = self._recorded(conn, rows)
-            return (found[0] if found else None), read_head(conn)
-
-    @staticmethod
-    def _recorded(conn: sa.Connection, rows: Sequence[sa.Row]) -> list[Recorded]:
-        decoded = [(row, decode_stored(row.data, row.type, row.schema_version)) for row in rows]
-        revisions: dict[str, list[sa.Row]] = {}
-        if decoded:
-            ids = [str(event.id) for _, event in decoded]
-            for rev in conn.execute(
-                sa.select(events.c.target, events.c.id, events.c.position, events.c.type)
-                .where(events.c.target.in_(ids))
-                .order_by(events.c.position)
-            ):
-                revisions.setdefault(rev.target, []).append(rev)
-        out = []
-        for row, event in decoded:
-            revs = revisions.get(str(event.id), [])
-            out.append(
-                Recorded(
-                    position=row.position,
-                    version=row.version,
-                    recorded_at=row.recorded_at,
-                    event=event,
-                    retracted_by=[
-                        Revision(uuid.UUID(r.id), r.position, r.type)
-                        for r in revs
-                        if r.type == "EventRetracted"
-                    ],
-                    corrected_by=[
-                        Revision(uuid.UUID(r.id), r.position, r.type)
-                        for r in revs
-                        if r.type == "EventCorrected"
-                    ],
-                )
-            )
-        return out

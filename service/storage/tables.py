@@ -62,7 +62,7 @@ definitions = sa.Table(
 )
 
 # -- projections: derived from the log, rebuilt by `python -m service rebuild` ---------------------------
-# (and the rows of `positions` that are not `stored`, with its `fixed` marks)
+# (and the rows of `stances` that are not `as_logged`, with their `fixed` marks)
 #
 # Each event that is not a retraction or correction has one row in `proj_versions` per form it takes,
 # with the rectangle of log positions [pos_from, pos_to) and knowledge dates [known_from, known_to) where
@@ -72,7 +72,7 @@ proj_versions = sa.Table(
     "proj_versions",
     metadata,
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),  # the event's own log position
-    sa.Column("vn", sa.Integer, primary_key=True, autoincrement=False),  # which of its forms: 0, 1, ...
+    sa.Column("form_no", sa.Integer, primary_key=True, autoincrement=False),  # which of its forms: 0, 1, ...
     sa.Column("type", Key(64), nullable=False),
     sa.Column("occurred", Key(10), nullable=False),
     sa.Column("pos_from", sa.BigInteger, nullable=False),
@@ -86,18 +86,19 @@ proj_versions = sa.Table(
     sa.Index(None, "type", "occurred", "seq"),
 )
 
-# Every position that counts somewhere on the time axes, keyed for "latest stance per party and issue as
-# of a date". Two kinds of rows share the table, so that a cell's latest position is one index lookup:
+# Every stance that counts somewhere on the time axes (one party's stance on one issue, as an event's
+# `positions` take it), keyed for "latest stance per party and issue as of a date". Two kinds of rows share
+# the table, so that a cell's latest stance is one index lookup:
 #
-# - `stored`: each position an event takes, as the log stores it, written in the transaction that appends
+# - `as_logged`: each stance an event takes, as the log holds it, written in the transaction that appends
 #   the event, and never rewritten. It counts from the event's log position and reported date on, unless
 #   `fixed`: then some retraction or correction reaches the event (directly or through others), and the
 #   rows of its forms count instead.
-# - the rest: the positions of the forms of fixed events, each over its own rectangle of log positions
+# - the rest: the stances of the forms of fixed events, each over its own rectangle of log positions
 #   [pos_from, pos_to) and knowledge dates [known_from, known_to). These, and the `fixed` marks, are
 #   projections: the projector rewrites them on each fix, and `rebuild` derives them from the log.
-positions = sa.Table(
-    "positions",
+stances = sa.Table(
+    "stances",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("party", Key(64), nullable=False),
@@ -110,12 +111,12 @@ positions = sa.Table(
     sa.Column("known_from", Key(10), nullable=False),
     sa.Column("known_to", Key(10), nullable=False),
     sa.Column("stance", Key(16), nullable=False),
-    sa.Column("vn", sa.Integer, nullable=False),  # with seq: the proj_versions row
-    # whether that form is a corrected one: if not, the stored event is the form, and the log alone has it
+    sa.Column("form_no", sa.Integer, nullable=False),  # with seq: the proj_versions row
+    # whether that form is a corrected one: if not, the event as logged is the form, and the log alone has it
     sa.Column("corrected", sa.Boolean, nullable=False),
-    sa.Column("stored", sa.Boolean, nullable=False),
+    sa.Column("as_logged", sa.Boolean, nullable=False),
     sa.Column("fixed", sa.Boolean, nullable=False),
-    # The latest position in a cell, looked up once per cell and answer. On PostgreSQL the index carries
+    # The latest stance in a cell, looked up once per cell and answer. On PostgreSQL the index carries
     # what the lookup checks and returns, so it never reads the table (an index-only scan).
     sa.Index(
         None,
@@ -124,14 +125,14 @@ positions = sa.Table(
         "occurred",
         "seq",
         "idx",
-        postgresql_include=["pos_from", "pos_to", "known_from", "known_to", "vn", "corrected", "fixed"],
+        postgresql_include=["pos_from", "pos_to", "known_from", "known_to", "form_no", "corrected", "fixed"],
     ),
     sa.Index(None, "party", "occurred", "seq", "idx"),
     sa.Index(None, "occurred", "seq", "idx"),
     sa.Index(None, "seq"),
 )
 
-# Every (party, issue) pair that some position has named: the cells of the matrix.
+# Every (party, issue) pair that some stance has named: the cells of the matrix.
 proj_cells = sa.Table(
     "proj_cells",
     metadata,
@@ -139,9 +140,9 @@ proj_cells = sa.Table(
     sa.Column("issue", Key(64), primary_key=True),
 )
 
-# Every cell's stand as of the end of each day on which it has a position that counts, as known now
-# (service.projection.stands): rendered as ``/state`` shows it, with the position row it shows (``seq``, ``idx``,
-# and the corner of its form's rectangle), and the log position at which the row was last written.
+# Every cell's stand as of the end of each day on which it has a stance that counts, as known now
+# (service.projection.stands): rendered as ``/state`` shows it, with the stance row it shows (``seq``,
+# ``idx``, and the corner of its form's rectangle), and the log position at which the row was last written.
 proj_stands = sa.Table(
     "proj_stands",
     metadata,
@@ -164,4 +165,12 @@ proj_stands_removed = sa.Table(
     sa.Column("at", sa.BigInteger, primary_key=True, autoincrement=False),
 )
 
-PROJECTION_TABLES = (proj_versions, proj_cells, proj_stands)  # and part of `positions`
+# One row: the version of the rendering (events.stand_json.RENDERING) that made the JSON of `proj_stands`.
+# Another version at `migrate` or `serve` has them rendered again (service.projection.rebuild).
+proj_stands_rendering = sa.Table(
+    "proj_stands_rendering",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+)
+
+PROJECTION_TABLES = (proj_versions, proj_cells, proj_stands)  # and part of `stances`
