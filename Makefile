@@ -2,33 +2,53 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Installs are reproducible: every package, pinned with its hashes, comes from a lock file (`make lock`
+# writes them again from pyproject.toml). `make run` installs what the service needs; `make test` adds
+# the test tools.
+RUN_LOCK := requirements/run.lock
+TEST_LOCK := requirements/test.lock
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test migrate lint bench clean
+.PHONY: run test migrate lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): $(RUN_LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(RUN_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): $(TEST_LOCK) $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	touch $(TEST_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/python -m service migrate
 	$(BIN)/python -m service seed
 	$(BIN)/python -m service serve
 
-migrate: $(STAMP)
+migrate: $(RUN_STAMP)
 	$(BIN)/python -m service migrate
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
+# the lock files, written again from pyproject.toml's dependencies (run after changing them)
+lock: | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile $(LOCK_FLAGS) -o $(RUN_LOCK) pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra test -o $(TEST_LOCK) pyproject.toml
+
 # the write path beside the raw database and the eventsourcing library (needs wrk: apt-get install wrk)
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/writes.py
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 clean:

@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.compose import event_store
+from service.dataset import bundled, load
 from service.settings import Settings
 from service.storage.database import Database, connect, migrate
 from service.storage.log import EventStore
@@ -107,3 +108,10 @@ def client(database: Database) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {TOKEN}"
         yield test_client
+
+
+@pytest.fixture
+def seeded(client: TestClient, store: EventStore) -> TestClient:
+    """The API client over a database loaded with the bundled data set."""
+    load(store, bundled())
+    return client

@@ -263,3 +263,21 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
         "/streams/{stream}/events",
         "/health",
     } <= set(spec["paths"])
+
+
+def test_no_decoder_or_encoder_is_built_per_request(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoders and encoders are built once, at import: building one per request costs more than using it."""
+    import msgspec
+
+    vocabulary(client)
+    built: list[object] = []
+    for name in ("Decoder", "Encoder"):
+        original = getattr(msgspec.json, name)
+        monkeypatch.setattr(msgspec.json, name, lambda *a, _o=original, **k: built.append(a) or _o(*a, **k))
+    assert post(client, "talks", statement("us")).status_code == 201
+    assert post(client, "talks", {"type": "nonsense"}).status_code == 422
+    for url in ("/state", "/timeline", "/events", "/changes", "/parties/us", "/timeline.json"):
+        assert client.get(url).status_code == 200, url
+    assert built == []

@@ -17,7 +17,8 @@ from events.stand_json import RENDERING
 from service.compose import event_store
 from service.projection import rebuild as rebuild_module
 from service.projection.rebuild import check_daily_stands, rebuild, render_if_stale, rendered_by
-from service.query.state import Axes, Projections
+from service.query.axes import Axes
+from service.query.state import Projections
 from service.storage.database import Database, migrate
 from service.storage.tables import proj_stands, proj_stands_removed
 from service.storage.tables import stances as stances_table

@@ -16,8 +16,7 @@ import pytest
 from litestar.testing import TestClient
 
 from events.vocabulary import MeetingHeld
-from service.dataset import bundled, load
-from service.storage.log import EventStore
+from service.dataset import bundled
 from tests.factories import body, statement
 
 NS = {"atom": "http://www.w3.org/2005/Atom", "tl": "urn:negotiation-timeline:1"}
@@ -39,12 +38,6 @@ RIYADH = meeting("Riyadh", "2025-02-18")  # day precision
 GENEVA = meeting("Geneva", "2024-11")  # month precision
 DUDA = meeting("National Harbor", "2025-02-22")  # with Poland
 MACRON = meeting("White House", "2025-02-24")  # with France
-
-
-@pytest.fixture
-def seeded(client: TestClient, store: EventStore) -> TestClient:
-    load(store, bundled())
-    return client
 
 
 def timeline_items(client: TestClient, params: dict[str, Any] | None = None) -> list[dict]:

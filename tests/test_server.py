@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from service.settings import ENVIRONMENT
+from service.settings import ENVIRONMENT, Settings
 from tests.conftest import empty_postgres
 from tests.factories import party, statement
 from tests.server import clean_env, free_port, running_server
@@ -64,8 +64,37 @@ def compose_environment() -> dict[str, str]:
     return {key: str(value) for key, value in service["environment"].items()}
 
 
-def test_every_variable_compose_passes_is_one_the_service_reads() -> None:
-    assert set(compose_environment()) <= set(ENVIRONMENT)
+class Watched(dict):
+    """An environment that remembers every variable asked for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+
+def test_the_documented_variables_are_those_the_settings_read() -> None:
+    environ = Watched({})
+    Settings.from_env(environ)
+    assert environ.asked == set(ENVIRONMENT)
+
+
+def test_every_variable_compose_passes_is_read_and_taken_as_given() -> None:
+    compose = compose_environment()
+    environ = Watched(compose)
+    settings = Settings.from_env(environ)
+    assert set(compose) <= environ.asked
+    assert settings.database_url == compose["TIMELINE_DATABASE_URL"]
+    assert (settings.host, settings.port) == (compose["TIMELINE_HOST"], int(compose["TIMELINE_PORT"]))
+    assert settings.workers == int(compose["TIMELINE_WORKERS"])
+    assert settings.cache_entries == int(compose["TIMELINE_CACHE_ENTRIES"])
 
 
 @pytest.mark.postgres

@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 from litestar.testing import TestClient
 
-from service.dataset import bundled, load
-from service.storage.log import EventStore
 from tests.factories import body, statement
-
-
-@pytest.fixture
-def seeded(client: TestClient, store: EventStore) -> TestClient:
-    load(store, bundled())
-    return client
 
 
 def riyadh(state: dict) -> dict | None:

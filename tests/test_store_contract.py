@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from events import codec
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.projection.rebuild import check_logged_stances, rebuild
-from service.query.state import Axes, Projections
+from service.query.axes import Axes
+from service.query.state import Projections
 from service.storage.integrity import verify_chain
 from service.storage.log import EventStore, chain_hash
 from service.storage.refusals import AppendRefused, IdConflict, UnresolvedReference, VersionConflict

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from litestar.testing import TestClient
 
-from service.dataset import bundled, load
-from service.storage.log import EventStore
 from tests.factories import body, party, statement
-
-
-@pytest.fixture
-def seeded(client: TestClient, store: EventStore) -> TestClient:
-    load(store, bundled())
-    return client
 
 
 def page(client: TestClient, url: str = "/timeline", **params) -> dict:

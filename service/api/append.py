@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.params import FromPath
 
+from events.codec import decoder
 from events.vocabulary import AnyEvent, StreamName
 from service.api.auth import require_write_token
 from service.api.problems import decode_body, from_refusal, problem
@@ -22,6 +23,9 @@ MAX_BATCH = 1000
 class AppendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     expected_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
     events: Annotated[list[AnyEvent], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+_BATCH = decoder(AppendRequest)  # built once: decoders are per type, never per request
 
 
 class AppendController(Controller):
@@ -55,7 +59,7 @@ class AppendController(Controller):
                 "/stream",
             ) from None
         body = await request.body()
-        batch: AppendRequest = decode_body(body, AppendRequest, "Invalid event batch")
+        batch: AppendRequest = decode_body(body, _BATCH, "Invalid event batch")
         try:
             result = await committer.append(stream, batch.events, batch.expected_version)
         except AppendRefused as exc:

@@ -26,7 +26,8 @@ from service.api.views import (
     PartyView,
     StateView,
 )
-from service.query.state import Axes, Key, Projections
+from service.query.axes import Axes
+from service.query.state import Key, Projections
 
 AS_OF = Parameter(
     description="valid time: events that occurred on or before this date (YYYY, YYYY-MM or YYYY-MM-DD; an "

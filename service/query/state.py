@@ -1,8 +1,7 @@
 """Answers from the projection tables, for any point on the three time axes, without replaying the log.
 
-Each query reads the log head first and filters every row by ``at = min(at, head)``: positions commit in
-order and projections are written in the append transaction, so the answer is exactly the state at that
-log position even while writers append concurrently, and it can be reproduced with ``at=``.
+Each query reads the log head first and filters every row by ``at = min(at, head)`` (service.query.axes),
+so the answer is exactly the state at that log position, and it can be reproduced with ``at=``.
 """
 
 from __future__ import annotations
@@ -23,27 +22,15 @@ from events.folds import (
     State,
     stand,
 )
-from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
-from service.projection import stands as daily_stands
 from service.projection.forms import form_of_stance, stand_json_of
+from service.query import stands as daily_stands
+from service.query.axes import Axes, clamp, counting, valid_until
 from service.query.caches import DEFAULT_CAPACITY, BoundedMap, FormCache
 from service.query.structure import ENTRY_LISTS, StructureMirror
 from service.storage.database import Database
-from service.storage.log import read_head
 from service.storage.tables import definitions, events, proj_cells, stances
 
 _state = decoder(State)
-# Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
-# the day before it, which every open rectangle contains and every closed one excludes.
-_LAST_QUERYABLE_DAY = FOREVER_DATE - dt.timedelta(days=1)
-
-
-class Axes(NamedTuple):
-    """A point on the three time axes. ``at`` is the log position the answer reflects."""
-
-    as_of: dt.date = FOREVER_DATE
-    known_at: dt.date = FOREVER_DATE
-    at: int = FOREVER_POSITION
 
 
 class Key(NamedTuple):
@@ -57,22 +44,6 @@ class Key(NamedTuple):
 class ChangePage(NamedTuple):
     changes: list[Change]
     next: Key | None
-
-
-def rect(table: sa.Table, axes: Axes) -> list[sa.ColumnElement[bool]]:
-    """Rows whose (position, knowledge date) rectangle holds the point ``axes`` asks about."""
-    known = axes.known_at.isoformat()
-    return [
-        table.c.pos_from <= axes.at,
-        table.c.pos_to > axes.at,
-        table.c.known_from <= known,
-        table.c.known_to > known,
-    ]
-
-
-def counting(table: sa.FromClause, axes: Axes) -> list[sa.ColumnElement[bool]]:
-    """Rows of ``stances`` that count at the point ``axes`` asks about."""
-    return [*rect(table, axes), sa.not_(table.c.fixed)]
 
 
 @functools.cache
@@ -112,18 +83,6 @@ def _latest_query(is_sqlite: bool, by_party: bool, by_issue: bool) -> sa.Select:
     return query.order_by(proj_cells.c.party, proj_cells.c.issue)
 
 
-def _valid_until(axes: Axes) -> str:
-    # An event counts only once reported, and is never reported before it occurred: so nothing occurring
-    # after known_at can count, and bounding the scan by it keeps old-knowledge queries cheap.
-    return min(axes.as_of, axes.known_at).isoformat()
-
-
-def clamp(conn: sa.Connection, axes: Axes) -> tuple[Axes, int]:
-    """Read the head, and pin ``at`` to it: the answer then reflects exactly that log position."""
-    head = read_head(conn)
-    return axes._replace(at=min(axes.at, head), known_at=min(axes.known_at, _LAST_QUERYABLE_DAY)), head
-
-
 class Projections:
     def __init__(
         self, database: Database, forms: FormCache | None = None, capacity: int = DEFAULT_CAPACITY
@@ -149,8 +108,8 @@ class Projections:
         lists = self._structure(conn, axes)
         encoded = {kind: [entry.json for entry in entries] for kind, entries in lists.items()}
         stands = None
-        if axes.known_at == _LAST_QUERYABLE_DAY:  # as known now: the daily stands, if they hold at `at`
-            stands = daily_stands.read(conn, _valid_until(axes), axes.at)
+        if axes.known_now:  # the daily stands, if they hold at `at`
+            stands = daily_stands.read(conn, valid_until(axes), axes.at)
         if stands is None:
             stands = self._stands_json(conn, axes)
         return encode(State(positions=stands, **encoded))
@@ -214,7 +173,7 @@ class Projections:
             f.c.corrected,
         )
         query = sa.select(*columns, before.label("before")).where(
-            f.c.occurred <= _valid_until(axes), *counting(f, axes)
+            f.c.occurred <= valid_until(axes), *counting(f, axes)
         )
         if after is not None:
             query = query.where(f.c.occurred > after.isoformat())
@@ -240,7 +199,7 @@ class Projections:
         """The latest position in each (party, issue) cell: one index seek per cell, whatever the log size.
         Each row carries what its form is made from (``FORM_OF_VERSION``), so no further query is needed."""
         query = _latest_query(self.db.is_sqlite, party is not None, issue is not None)
-        parameters = {"until": _valid_until(axes), "at": axes.at, "known": axes.known_at.isoformat()}
+        parameters = {"until": valid_until(axes), "at": axes.at, "known": axes.known_at.isoformat()}
         return conn.execute(query, parameters | {"party": party, "issue": issue}).all()
 
     def _stands(
@@ -269,4 +228,4 @@ class Projections:
 
     def _structure(self, conn: sa.Connection, axes: Axes, kinds: tuple[str, ...] = ENTRY_LISTS):
         known = axes.known_at.isoformat()
-        return self.structure.entries(conn, axes.at, known, _valid_until(axes), kinds)
+        return self.structure.entries(conn, axes.at, known, valid_until(axes), kinds)

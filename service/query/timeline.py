@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from events.timeaxes import Effective
 from events.vocabulary import Event
 from service.projection.forms import FORM_OF_VERSION
+from service.query.axes import Axes, clamp, rect
 from service.query.caches import FormCache
-from service.query.state import Axes, clamp, rect
 from service.storage.database import Database
 from service.storage.tables import event_terms, events, proj_versions
 

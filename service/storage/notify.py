@@ -32,10 +32,6 @@ class LiveLog:
         self._head = 0
         self._tasks: list[asyncio.Task] = []
 
-    @property
-    def head(self) -> int:
-        return self._head
-
     def wake(self, head: int | None = None) -> None:
         """The log may have grown: release everyone waiting."""
         if head is not None:
