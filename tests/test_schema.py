@@ -96,7 +96,7 @@ def test_the_latest_stance_index_covers_its_lookup_on_postgresql(postgres_url: s
 def test_the_rows_passed_between_modules_have_the_columns_of_their_tables() -> None:
     """Rows are written by field name order: each named row holds exactly its table's columns, in order."""
     from service.projection.apply import StanceRow, VersionRow
-    from service.projection.stands import ShownStance, Taken
+    from service.projection.stands import Shows, ShownStance, StandRow, Taken
     from service.storage.log import DefinitionRow, EventRow, TermRow
     from service.storage.tables import definitions, event_terms, events, proj_stands, proj_versions
 
@@ -108,6 +108,8 @@ def test_the_rows_passed_between_modules_have_the_columns_of_their_tables() -> N
     assert DefinitionRow._fields == names(definitions)
     assert VersionRow._fields == names(proj_versions)
     assert StanceRow._fields == names(stances, without=("id",))
+    assert StandRow._fields == names(proj_stands)
     # what a daily stand is made from names columns of the stance rows and of the stands
     assert set(ShownStance._fields) <= set(names(stances))
+    assert set(Shows._fields) <= set(names(stances)) & set(names(proj_stands))
     assert set(Taken._fields) - {"day", "data"} <= set(names(proj_stands))

@@ -45,8 +45,6 @@ from service.storage.tables import (
     stances,
 )
 
-STAND_COLUMNS = [c.name for c in proj_stands.c]
-
 Touched = tuple[str, str, str]  # party, issue, day: a cell whose positions changed on that day
 
 
@@ -117,10 +115,13 @@ class DailyStands:
         ``taken`` in the ordinary way, and retracted or corrected positions on the cells and days
         ``touched``. The rows of ``taken`` are rendered from their events; those of ``touched`` are found
         again, with one statement for all of them."""
-        rows: dict[Touched, tuple] = {}
+        last: dict[Touched, Taken] = {}
         for t in taken:  # in log order: the last of a cell's day wins
-            rows[(t.party, t.issue, t.day)] = (t.seq, t.idx, t.seq, t.known_from, t.data)
-        rendered = {key: (*row[:4], stand_json(row[4], row[0], row[1]).decode()) for key, row in rows.items()}
+            last[(t.party, t.issue, t.day)] = t
+        rendered = {
+            key: (Shows(t.seq, t.idx, t.seq, t.known_from), stand_json(t.data, t.seq, t.idx).decode())
+            for key, t in last.items()
+        }
         removed = []
         if touched:
             asked = msgspec.json.encode([{"party": p, "issue": i, "day": d} for p, i, d in sorted(touched)])
@@ -130,14 +131,13 @@ class DailyStands:
                     rendered.pop(key, None)
                     removed.append(key)
                 else:
-                    shown = (found.seq, found.idx, found.pos_from, found.known_from)
-                    rendered[key] = (*shown, stand_json_of(found).decode())
+                    shows = Shows(found.seq, found.idx, found.pos_from, found.known_from)
+                    rendered[key] = (shows, stand_json_of(found).decode())
         if removed:
             delete_rows(conn, proj_stands, sorted(removed))
             _mark_removed(conn, head)
-        upsert_rows(
-            conn, proj_stands, STAND_COLUMNS, [(*key, head, *row) for key, row in sorted(rendered.items())]
-        )
+        rows = [StandRow(*key, head, *shows, json) for key, (shows, json) in sorted(rendered.items())]
+        upsert_rows(conn, proj_stands, list(StandRow._fields), rows)
 
     def derive(self, conn: sa.Connection, held: bool = True) -> Derived:
         """What the table should hold, from ``stances`` (see ``Derived``)."""
@@ -146,7 +146,7 @@ class DailyStands:
         rows = {tuple(row[:3]): ShownStance(*row[3:]) for row in map(tuple, conn.execute(self._taken))}
         shown = (s.c.party, s.c.issue, s.c.day, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from)
         found = conn.execute(sa.select(*shown)) if held else []
-        return Derived(rows, {tuple(row[:3]): tuple(row[3:]) for row in found})
+        return Derived(rows, {tuple(row[:3]): Shows(*row[3:]) for row in found})
 
     def rebuild(
         self, conn: sa.Connection, head: int, rerender: bool = False, derived: Derived | None = None
@@ -163,15 +163,14 @@ class DailyStands:
         if rerender:
             removed = bool(conn.execute(s.delete()).rowcount)
             held = {}
-        changed = {key: row for key, row in derived.rows.items() if held.get(key) != row[:4]}
+        changed = {key: row for key, row in derived.rows.items() if held.get(key) != row.shows}
         surplus = [key for key in held if key not in derived.rows]
         delete_rows(conn, s, [key for key in held if key not in derived.rows or key in changed])
         if surplus or (rerender and removed):
             _mark_removed(conn, head)
         rendered = _render(conn, set(changed.values()))
-        insert_rows(
-            conn, s, STAND_COLUMNS, [(*k, head, *row[:4], rendered[row]) for k, row in changed.items()]
-        )
+        rows = [StandRow(*key, head, *row.shows, rendered[row]) for key, row in changed.items()]
+        insert_rows(conn, s, list(StandRow._fields), rows)
 
     def check(self, conn: sa.Connection) -> str | None:
         """What differs first between the table and what ``stances`` and the log say it should hold: a
@@ -181,10 +180,10 @@ class DailyStands:
         s = proj_stands
         rendered = _render(conn, set(derived.rows.values()))
         shown = (s.c.party, s.c.issue, s.c.day, s.c.seq, s.c.idx, s.c.pos_from, s.c.known_from, s.c.json)
-        held = {tuple(row[:3]): (tuple(row[3:7]), row[7]) for row in conn.execute(sa.select(*shown))}
+        held = {tuple(row[:3]): (Shows(*row[3:7]), row[7]) for row in conn.execute(sa.select(*shown))}
         for key in sorted(derived.rows.keys() | held.keys()):
             row = derived.rows.get(key)
-            if held.get(key) != (None if row is None else (row[:4], rendered[row])):
+            if held.get(key) != (None if row is None else (row.shows, rendered[row])):
                 party, issue, day = key
                 return f"the stand of {party} on {issue} as of {day}"
         return None
@@ -226,11 +225,20 @@ class Derived(NamedTuple):
     """What the daily stands should hold, derived from ``stances``, and what they hold."""
 
     rows: dict[Touched, ShownStance]  # by (party, issue, day)
-    held: dict[Touched, tuple]  # the (seq, idx, pos_from, known_from) each row shows
+    held: dict[Touched, Shows]  # the stance each row shows
+
+
+class Shows(NamedTuple):
+    """Which stance row a daily stand shows: its event, its place in it, and its form's corner."""
+
+    seq: int
+    idx: int
+    pos_from: int
+    known_from: str
 
 
 class ShownStance(NamedTuple):
-    """A position row as far as its stand depends on it: the first four say which it is."""
+    """A stance row as far as its stand depends on it: ``shows`` says which it is."""
 
     seq: int
     idx: int
@@ -238,6 +246,24 @@ class ShownStance(NamedTuple):
     known_from: str
     form_no: int
     corrected: bool
+
+    @property
+    def shows(self) -> Shows:
+        return Shows(self.seq, self.idx, self.pos_from, self.known_from)
+
+
+class StandRow(NamedTuple):
+    """A row of ``proj_stands``."""
+
+    party: str
+    issue: str
+    day: str
+    changed_at: int
+    seq: int
+    idx: int
+    pos_from: int
+    known_from: str
+    json: str
 
 
 # The columns ``stand_json_of`` renders from, as a row of their own: the fields its protocol declares.
