@@ -23,6 +23,7 @@ class _Position(msgspec.Struct, gc=False):
     party: str
     issue: str
     stance: str
+    basis: str
     summary: str
     quote: str | None = None
 

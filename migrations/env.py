@@ -1,8 +1,9 @@
 """Alembic environment: migrates the engine handed over by the service, or the configured database.
 
-A migration that changes what the projections hold calls :func:`rebuild_projections`; they are rebuilt
-once, after the last migration, by the code that matches the newest schema (a rebuild inside an older
-migration would run today's code against yesterday's tables).
+A migration that changes what the projections hold sets the ``rebuild_projections`` attribute (to
+``"stored"`` when every stored position and daily stand must be written and rendered again, as
+``rebuild --stored`` does); they are rebuilt once, after the last migration, by the code that matches the
+newest schema (a rebuild inside an older migration would run today's code against yesterday's tables).
 """
 
 from alembic import context
@@ -22,8 +23,10 @@ with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
-        if config.attributes.pop("rebuild_projections", False):  # set by this run's migrations
+        rebuild = config.attributes.pop("rebuild_projections", False)  # set by this run's migrations
+        if rebuild:
             if context.get_context().get_current_revision() != context.get_head_revision():
                 raise RuntimeError("projections can only be rebuilt at the newest revision: upgrade to head")
-            Projector(is_sqlite=connection.dialect.name == "sqlite").rebuild(connection)
+            projector = Projector(is_sqlite=connection.dialect.name == "sqlite")
+            projector.rebuild(connection, stored=rebuild == "stored")
     connection.commit()
