@@ -103,6 +103,12 @@ class Event(
     def __post_init__(self) -> None:
         if self.reported is not None and self.reported.start < self.occurred.start:
             raise ValueError(f"reported {self.reported.text!r} is before occurred {self.occurred.text!r}")
+        for source in self.sources:  # on the write path: the usual source contributes nothing, checked fast
+            if source.contributes:
+                self._check_contributes()
+                break
+
+    def _check_contributes(self) -> None:
         for i, source in enumerate(self.sources):
             for name in source.contributes:
                 if name not in self.__struct_fields__:
