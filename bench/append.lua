@@ -39,7 +39,7 @@ request = function()
   local body = string.format(
     '{"events":[{"type":"StatementMade","id":"%s","occurred":"%s","title":"A statement",' ..
     '"party":"%s","speaker":"A Speaker","role":"Envoy","quote":"We said it.",' ..
-    '"positions":[{"party":"%s","issue":"%s","stance":"%s","summary":"s","quote":"We said it."}],' ..
+    '"positions":[{"party":"%s","issue":"%s","stance":"%s","basis":"stated","summary":"s","quote":"We said it."}],' ..
     '"sources":[{"publisher":"Wire","title":"A report","excerpt":"We said it."}]}]}',
     uuid4(), day, party, party, issues[math.random(#issues)], stances[math.random(#stances)])
   return wrk.format("POST", "/streams/live/events", headers, body)

@@ -235,6 +235,7 @@ def _structure(seed: int, scale: float) -> list[_Item]:
                 "party": by[0],
                 "issue": issue,
                 "stance": "supports",
+                "basis": "reported",
                 "summary": f"{by[0]} proposes {issue.replace('_', ' ')}",
             }
         ]
@@ -439,6 +440,8 @@ def generate(size: int, seed: int = 2025) -> Iterator[tuple[str, dict[str, Any]]
             }
             if rng.random() < 0.3:
                 position["quote"] = f"Our position on {issue.replace('_', ' ')} is clear."
+            # decided by the quote rather than drawn, so the log is the one generated before bases existed
+            position["basis"] = "stated" if "quote" in position else "reported"
             out.append(position)
         return out
 

@@ -113,7 +113,7 @@ def statement(rng: random.Random, shape: Shape, day: dt.date, stream: str | None
     parties, issues = ids(shape)
     party = rng.choice(parties)
     taken = [
-        {"party": party, "issue": issue, "stance": rng.choice(STANCES), "summary": "s"}
+        {"party": party, "issue": issue, "stance": rng.choice(STANCES), "basis": "reported", "summary": "s"}
         for issue in rng.sample(issues, rng.randint(1, 3))
     ]
     event = {

@@ -21,6 +21,30 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 # (type name, stored version) -> function turning that version's JSON object into the next version's.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
+# What an upcast position of version 1 rests on. Version 1 recorded no basis: all such a position says is
+# that its event's sources report it, which is "reported". Claiming the party's own words ("stated") or
+# the source's inference ("inferred") would say more than the stored event does.
+UPCAST_BASIS = "reported"
+
+
+def _with_basis(positions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"basis": UPCAST_BASIS, **position} for position in positions]
+
+
+def _positions_get_a_basis(obj: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 -> 2 of every type: each position, and each position a correction sets, gets a basis."""
+    obj = dict(obj)
+    if "positions" in obj:
+        obj["positions"] = _with_basis(obj["positions"])
+    changes = obj.get("changes")
+    if isinstance(changes, dict) and isinstance(changes.get("positions"), list):
+        obj["changes"] = dict(changes, positions=_with_basis(changes["positions"]))
+    return obj
+
+
+for _name in EVENT_TYPES:  # DevelopmentReported began at 2: its entry is never used
+    UPCASTERS[(_name, 1)] = _positions_get_a_basis
+
 
 @functools.lru_cache(maxsize=65_536)
 def parse_date(text: str) -> EdtfDate:

@@ -82,6 +82,7 @@ class Stand(_View):
     party: str
     issue: str
     stance: str
+    basis: str  # stated, reported or inferred (see events.vocabulary.Basis)
     summary: str
     quote: str | None
     since: str
@@ -134,8 +135,8 @@ class MeetingState(_View):
     id: uuid.UUID
     title: str
     date: str
-    location: str
-    format: str
+    location: str | None  # None: the sources do not say
+    format: str | None
     track: str
     delegations: list[Delegation]
     absent: list[Absence]
@@ -161,6 +162,7 @@ def stand_of(position: PositionTaken, occurred: EdtfDate, event: EventRef) -> St
         party=position.party,
         issue=position.issue,
         stance=position.stance,
+        basis=position.basis,
         summary=position.summary,
         quote=position.quote,
         since=occurred.text,

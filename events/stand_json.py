@@ -21,13 +21,14 @@ from events.folds import EventRef, stand_of
 # The version of the rendering of a Stand (what `encode(stand(...))` and `stand_json` give). The daily stands
 # keep rendered JSON; raise this whenever that JSON changes (a field added to Stand, say), and the service
 # renders them again at the next `migrate` or `serve` instead of serving the old form.
-RENDERING = 1
+RENDERING = 2  # 2: a stance shows its basis
 
 
 class _Position(msgspec.Struct, gc=False):
     party: str
     issue: str
     stance: str
+    basis: str
     summary: str
     quote: str | None = None
 

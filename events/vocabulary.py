@@ -19,6 +19,10 @@ Slug = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="a low
 StreamName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,127}$", description="a stream name")]
 Text = Annotated[str, Meta(min_length=1, max_length=10_000)]
 Stance = Literal["supports", "opposes", "conditional", "neutral", "unclear"]
+# What a stance rests on: the party's own words (quoted, or a statement the source attributes to a named
+# speaker of the party), the source's report of the party's position (possibly attributed: "according to
+# sources close to..."), or the source's inference from the party's conduct.
+Basis = Literal["stated", "reported", "inferred"]
 AgreementStage = Literal["agreed_in_principle", "approved", "signed", "ratified", "in_force"]
 
 
@@ -27,13 +31,19 @@ class _Part(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=Fa
 
 
 class Source(_Part, kw_only=True):
-    """Where a claim comes from; ``excerpt`` is the supporting sentence of the source, verbatim."""
+    """Where a claim comes from; ``excerpt`` is the supporting sentence of the source, verbatim.
+
+    ``contributes`` names the fields of the event this source is the authority for (``occurred``,
+    ``location``, ``format``, ...): a day, place or format that one source lacks comes from another that
+    gives it, and says so here.
+    """
 
     publisher: Text
     title: Text
     url: str | None = None
     date: EdtfDate | None = None
     excerpt: str | None = None
+    contributes: list[Slug] = []
 
 
 class PositionTaken(_Part, kw_only=True):
@@ -42,8 +52,9 @@ class PositionTaken(_Part, kw_only=True):
     party: Slug
     issue: Slug
     stance: Stance
+    basis: Basis
     summary: Text
-    quote: str | None = None
+    quote: str | None = None  # only the party's own words, as the source quotes them
 
 
 class Member(_Part, kw_only=True):
@@ -76,7 +87,8 @@ class Event(
 ):
     """The envelope every event carries."""
 
-    schema_version: ClassVar[int] = 1
+    # 2: every position has a basis (version 1 is upcast on read, see events.codec)
+    schema_version: ClassVar[int] = 2
 
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     stream: StreamName | None = None
@@ -91,6 +103,18 @@ class Event(
     def __post_init__(self) -> None:
         if self.reported is not None and self.reported.start < self.occurred.start:
             raise ValueError(f"reported {self.reported.text!r} is before occurred {self.occurred.text!r}")
+        for source in self.sources:  # on the write path: the usual source contributes nothing, checked fast
+            if source.contributes:
+                self._check_contributes()
+                break
+
+    def _check_contributes(self) -> None:
+        for i, source in enumerate(self.sources):
+            for name in source.contributes:
+                if name not in self.__struct_fields__:
+                    raise ValueError(
+                        f"sources[{i}].contributes names {name!r}, not a field of {type(self).__name__}"
+                    )
 
 
 class PartyDefined(Event, kw_only=True):
@@ -105,18 +129,23 @@ class IssueDefined(Event, kw_only=True):
 
 
 class MeetingHeld(Event, kw_only=True):
-    location: Text
-    format: Literal["in_person", "phone", "video"]
+    """``location`` and ``format`` are None where the sources do not say."""
+
+    location: Text | None = None
+    format: Literal["in_person", "phone", "video"] | None = None
     track: Literal["one", "two"]
     delegations: list[Delegation] = []
     absent: list[Absence] = []
 
 
 class StatementMade(Event, kw_only=True):
+    """``quote`` holds the speaker's words as the source quotes them; a statement the source gives only in
+    its own words (indirect speech) has none."""
+
     speaker: Text
     role: str = ""
     party: Slug
-    quote: Text
+    quote: Text | None = None
 
 
 class ProposalTabled(Event, kw_only=True):
@@ -164,6 +193,11 @@ class PledgeMade(Event, kw_only=True):
     to: Slug | None = None
 
 
+class DevelopmentReported(Event, kw_only=True):
+    """What a source reports that no other type describes (a stance kept, pressure applied, a concern voiced
+    with no speaker named): its title, summary, sources and positions say it all."""
+
+
 class _Meta(Event, kw_only=True):
     """A fix of the record, not a happening in the world: it reveals no positions of its own."""
 
@@ -197,6 +231,7 @@ AnyEvent = (
     | ProposalWithdrawn
     | AgreementReached
     | PledgeMade
+    | DevelopmentReported
     | EventRetracted
     | EventCorrected
 )

@@ -9,12 +9,17 @@ from events.codec import convert, to_builtins
 from events.vocabulary import AnyEvent, Event
 
 SOURCE = {"publisher": "Test Wire", "title": "A report", "excerpt": "A sentence."}
+BASIS = "reported"
 
 
 def body(type_: str, occurred: str = "2025-02-18", **fields: Any) -> dict[str, Any]:
+    """An event of ``type_`` as JSON; positions that name no basis get one (tests of the basis itself
+    build their positions in full)."""
     fields.setdefault("title", f"{type_} on {occurred}")
     fields.setdefault("sources", [SOURCE])
     fields.setdefault("id", str(uuid.uuid4()))
+    if "positions" in fields:
+        fields["positions"] = [{"basis": BASIS, **taken} for taken in fields["positions"]]
     return {"type": type_, "occurred": occurred, **fields}
 
 

@@ -51,6 +51,7 @@ def test_append_then_read_back(client: TestClient) -> None:
         "precision": "day",
         "approximate": False,
         "uncertain": False,
+        "interval": False,
     }
     assert view["retracted_by"] == [] and view["position"] == 4
     stream = client.get("/streams/us-policy").json()

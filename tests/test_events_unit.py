@@ -78,6 +78,7 @@ def test_every_type_decodes_by_its_tag_and_round_trips() -> None:
             stage="agreed_in_principle",
         ),
         body("PledgeMade", by="germany", kind="military", what="more"),
+        body("DevelopmentReported", parties=["ukraine"]),
         body("EventRetracted", target=str(uuid.uuid4()), reason="wrong"),
         body("EventCorrected", target=str(uuid.uuid4()), reason="typo", changes={"title": "T"}),
     ]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from events.codec import UPCAST_BASIS
 from service.app import create_app
 from service.compose import event_store
+from service.query.axes import Axes
+from service.query.state import Projections
 from service.settings import Settings
 from service.storage.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
-from service.storage.tables import metadata, stances
+from service.storage.tables import events as events_table
+from service.storage.tables import metadata, proj_stands, proj_versions, stances
 from tests.factories import body, event, events, issue, party, statement
 from tests.test_time_axes_property import projection_rows
 
@@ -55,7 +60,7 @@ def test_upgrading_a_log_projects_it_as_appending_did(database: Database) -> Non
     them: here a corrected position, which the newest tables mark as corrected."""
     store = event_store(database)
     store.append("vocabulary", events(party("p1"), issue("i1")))
-    stance = {"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}
+    stance = {"party": "p1", "issue": "i1", "stance": "supports", "basis": "stated", "summary": "s"}
     said = event(statement("p1", positions=[stance]))
     fix = {"positions": [stance | {"stance": "opposes"}]}
     store.append("talks", [said])
@@ -96,7 +101,7 @@ def test_the_latest_stance_index_covers_its_lookup_on_postgresql(postgres_url: s
 def test_the_rows_passed_between_modules_have_the_columns_of_their_tables() -> None:
     """Rows are written by field name order: each named row holds exactly its table's columns, in order."""
     from service.projection.apply import StanceRow, VersionRow
-    from service.projection.stands import Shows, ShownStance, StandRow, Taken
+    from service.projection.stands import ShownStance, Shows, StandRow, Taken
     from service.storage.log import DefinitionRow, EventRow, TermRow
     from service.storage.tables import definitions, event_terms, events, proj_stands, proj_versions
 
@@ -113,3 +118,67 @@ def test_the_rows_passed_between_modules_have_the_columns_of_their_tables() -> N
     assert set(ShownStance._fields) <= set(names(stances))
     assert set(Shows._fields) <= set(names(stances)) & set(names(proj_stands))
     assert set(Taken._fields) - {"day", "data"} <= set(names(proj_stands))
+
+
+def test_a_log_of_the_older_schema_shows_every_stance_with_a_basis_after_the_migration(
+    database: Database,
+) -> None:
+    """Rows written before positions had a basis (schema version 1), with projections rendered from them,
+    are not rewritten: the migration renders the projections again, through the upcaster, so every stand
+    shows the basis an upcast position gets, and a corrected form (kept encoded) decodes again."""
+    store = event_store(database)
+    store.append("vocabulary", events(party("p1"), issue("i1"), issue("i2")))
+    said = event(
+        statement("p1", positions=[{"party": "p1", "issue": "i1", "stance": "supports", "summary": "s"}])
+    )
+    other = event(
+        statement("p1", positions=[{"party": "p1", "issue": "i2", "stance": "opposes", "summary": "t"}])
+    )
+    store.append("talks", [said, other])
+    fix = {"positions": [{"party": "p1", "issue": "i2", "stance": "neutral", "summary": "u"}]}  # version 1
+    correction = event(body("EventCorrected", target=str(other.id), reason="r", changes={"title": "T"}))
+    store.append("talks", [correction])
+
+    def without_basis(text: str) -> str:
+        data = msgspec.json.decode(text)
+        for taken in data.get("positions", []):
+            taken.pop("basis", None)
+        return msgspec.json.encode(data).decode()
+
+    with database.writer.begin() as conn:  # as the older code wrote and rendered them
+        for row in conn.execute(sa.select(events_table.c.position, events_table.c.data)).all():
+            data = msgspec.json.decode(row.data)
+            if data["type"] == "EventCorrected":
+                data["changes"] = fix
+            data = without_basis(msgspec.json.encode(data).decode())
+            conn.execute(
+                events_table.update()
+                .where(events_table.c.position == row.position)
+                .values(data=data, schema_version=1)
+            )
+        conn.execute(
+            proj_stands.update().values(json=sa.func.replace(proj_stands.c.json, '"basis":"reported",', ""))
+        )
+        for row in conn.execute(
+            sa.select(proj_versions.c.seq, proj_versions.c.form_no, proj_versions.c.data)
+        ).all():
+            if row.data is not None:
+                conn.execute(
+                    proj_versions.update()
+                    .where(proj_versions.c.seq == row.seq, proj_versions.c.form_no == row.form_no)
+                    .values(data=without_basis(row.data))
+                )
+    config = alembic_config(database)
+    command.downgrade(config, "4b7e1d9c2a60")
+    command.upgrade(config, "head")
+    projections = Projections(database)
+    state = projections.read(Axes(), projections.state)[0]
+    assert [(s.issue, s.stance, s.basis) for s in state.positions] == [
+        ("i1", "supports", UPCAST_BASIS),
+        ("i2", "neutral", UPCAST_BASIS),  # the corrected form, upcast with its correction
+    ]
+    with database.reader.connect() as conn:
+        rendered = conn.scalars(sa.select(proj_stands.c.json)).all()
+    assert rendered and all(f'"basis":"{UPCAST_BASIS}"' in text for text in rendered)
+    found, _ = store.get(other.id)
+    assert [p.basis for p in found.event.positions] == [UPCAST_BASIS]  # the stored row as upcast on read

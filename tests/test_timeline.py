@@ -83,7 +83,9 @@ def test_text_search_in_title_summary_and_excerpts(seeded: TestClient) -> None:
 
 
 def test_known_at_at_and_retractions(seeded: TestClient) -> None:
-    assert page(seeded, known_at="2024-12-31")["items"] == []  # Geneva was reported in 2025
+    known = page(seeded, known_at="2024-12-31")["items"]
+    assert [i["event"]["type"] for i in known] == ["MeetingHeld"]  # the call, dated from November 2024
+    assert known[0]["event"]["track"] == "one"  # not Geneva: it was reported in 2025
     head = page(seeded)["head"]
     seeded.post("/streams/v/events", json={"events": [party("zz")]})
     target = statement("zz", "2025-01-10")

@@ -19,8 +19,9 @@ class EdtfDateSchema(OpenAPISchemaPlugin):
     def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
         return Schema(
             type=OpenAPIType.STRING,
-            pattern=r"^\d{4}(-\d{2}(-\d{2})?)?[~?%]?$",
+            pattern=r"^\d{4}(-\d{2}(-\d{2})?)?[~?%]?(/(\.\.|\d{4}(-\d{2}(-\d{2})?)?[~?%]?)?)?$",
             description="EDTF date: YYYY, YYYY-MM or YYYY-MM-DD, optionally followed by ~ (approximate) "
-            "or ? (uncertain)",
-            examples=["2025-02-18", "2024-11", "2025~"],
+            "or ? (uncertain), or an interval START/END of two of them (END may be .. for an open end, or "
+            "empty for an unknown one); it takes effect at its start",
+            examples=["2025-02-18", "2024-11", "2025~", "2025-02-18/2025-02-26", "2025-02-18/.."],
         )

@@ -30,8 +30,8 @@ from service.query.axes import Axes
 from service.query.state import Key, Projections
 
 AS_OF = Parameter(
-    description="valid time: events that occurred on or before this date (YYYY, YYYY-MM or YYYY-MM-DD; an "
-    "imprecise date means the end of its interval)"
+    description="valid time: events that occurred on or before this date (YYYY, YYYY-MM, YYYY-MM-DD or an "
+    "interval START/END of them; an imprecise date or an interval means its end)"
 )
 KNOWN_AT = Parameter(description="knowledge time: events reported on or before this date (same format)")
 AT = Parameter(ge=0, le=MAX_POSITION, description="system time: the log as it stood at this position")
@@ -40,7 +40,9 @@ KnownAt = Annotated[str | None, KNOWN_AT]
 At = Annotated[int | None, AT]
 
 
-def parse_date(value: str | None, name: str) -> dt.date | None:
+def query_date(value: str | None, name: str) -> EdtfDate | None:
+    """A date parameter: any date an event may have, intervals included, but without ~ or ? (a question
+    is asked about a date, not about a guess)."""
     if value is None:
         return None
     try:
@@ -49,6 +51,17 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
         raise problem(400, "Invalid date", str(exc), parameter=name) from None
     if date.approximate or date.uncertain:
         raise problem(400, "Invalid date", f"{name} must be a plain date, without ~ or ?", parameter=name)
+    return date
+
+
+def parse_date(value: str | None, name: str) -> dt.date | None:
+    """The last day a date parameter stands for; an interval with an open end has none to give."""
+    date = query_date(value, name)
+    if date is None:
+        return None
+    if date.end is None:
+        detail = f"{name}={value} has an open end: give the interval an end, or leave {name} out for now"
+        raise problem(400, "Invalid date", detail, parameter=name)
     return date.end
 
 

@@ -15,7 +15,7 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 
 from service.api.problems import problem
 from service.api.reads import MAX_POSITION, read_response
-from service.api.state import At, KnownAt, axes_of, parse_date
+from service.api.state import At, KnownAt, axes_of, parse_date, query_date
 from service.api.views import DateView, EventDates, TimelineItem, TimelineView
 from service.query.timeline import Filters, Item, Order, Timeline, TimelineKey, TimelinePage
 
@@ -77,13 +77,10 @@ class TimelineQuery:
 
 
 def _start_of(value: str | None, name: str) -> dt.date | None:
-    """`from` means from the start of its interval (`to` runs to the end of its own)."""
-    from events.dates import EdtfDate
-
-    if value is None:
-        return None
-    end = parse_date(value, name)  # validates and refuses qualifiers
-    return EdtfDate(value).start if end else None
+    """`from` means from the start of its interval (`to` runs to the end of its own), which an interval
+    with an open end has too."""
+    date = query_date(value, name)  # validates and refuses qualifiers
+    return date.start if date is not None else None
 
 
 def encode_cursor(key: TimelineKey, order: Order) -> str:

@@ -13,18 +13,21 @@ from service.storage.log import Appended, Recorded, Revision
 
 
 class DateView(msgspec.Struct, frozen=True):
-    """An EDTF date as given, and the interval it stands for."""
+    """An EDTF date as given, and the interval it stands for (``end`` null: an interval with an open or
+    unknown end; an interval's precision is that of its coarser end)."""
 
     text: str
     start: dt.date
-    end: dt.date
+    end: dt.date | None
     precision: Precision
     approximate: bool
     uncertain: bool
+    interval: bool
 
     @classmethod
     def of(cls, date: EdtfDate) -> DateView:
-        return cls(date.text, date.start, date.end, date.precision, date.approximate, date.uncertain)
+        approximate, uncertain, interval = date.approximate, date.uncertain, date.is_interval
+        return cls(date.text, date.start, date.end, date.precision, approximate, uncertain, interval)
 
 
 class EventDates(msgspec.Struct, frozen=True):

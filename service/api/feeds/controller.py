@@ -9,9 +9,10 @@ an event that happened in November 2024 but was appended today shows up as new. 
 imprecise) date is in the text of each entry and in a machine-readable extension (Atom: ``tl:occurred`` in
 the namespace :data:`NAMESPACE`; JSON Feed: ``_timeline.occurred``).
 
-iCalendar has no paging and no imprecise dates: it lists the day-precision events of the page as all-day
-entries and leaves out those known only to the month or year, unless ``imprecise=true`` asks for them as
-entries spanning their interval; the next page's URL is in ``X-NEXT-URL`` (and the ``Link`` header).
+iCalendar has no paging and no imprecise dates: it lists the day-precision events of the page (and those
+dated by an interval of days) as all-day entries and leaves out those known only to the month or year, or
+dated by an interval with an open end, unless ``imprecise=true`` asks for them as entries spanning their
+interval (an open-ended one, its start); the next page's URL is in ``X-NEXT-URL`` (and the ``Link`` header).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from events.dates import EdtfDate
-from events.vocabulary import AgreementReached, MeetingHeld, PledgeMade, Source, StatementMade
+from events.vocabulary import AgreementReached, MeetingHeld, PledgeMade, PositionTaken, Source, StatementMade
 from service.api.reads import read_response
 from service.api.timeline import TimelineQuery
 from service.api.views import AxesView, DateView
@@ -67,7 +68,13 @@ MONTHS = [
 
 
 def human_date(date: EdtfDate) -> str:
-    """``18 February 2025``, ``February 2025``, ``2025``; ``c.`` when approximate, ``?`` when uncertain."""
+    """``18 February 2025``, ``February 2025``, ``2025``; ``c.`` when approximate, ``?`` when uncertain; an
+    interval as ``18 February 2025 to 26 February 2025`` or ``from 18 February 2025, end open``."""
+    if date.lower is not None:
+        first = human_date(date.lower)
+        if date.upper is not None:
+            return f"{first} to {human_date(date.upper)}"
+        return f"from {first}, end {'open' if date.text.endswith('..') else 'unknown'}"
     start = date.start
     if date.precision == "day":
         text = f"{start.day} {MONTHS[start.month - 1]} {start.year}"
@@ -83,7 +90,8 @@ def human_date(date: EdtfDate) -> str:
 
 
 def date_line(date: EdtfDate) -> str:
-    return f"{human_date(date)} ({date.text}, {date.precision} precision)"
+    kind = "an interval of ends of " if date.is_interval else ""
+    return f"{human_date(date)} ({date.text}, {kind}{date.precision} precision)"
 
 
 def headline(item: Item) -> str:
@@ -96,15 +104,22 @@ def details(item: Item) -> list[str]:
     event = item.effective.event
     lines = []
     if isinstance(event, MeetingHeld):
-        lines.append(f"Where: {event.location} ({event.format.replace('_', ' ')}, track {event.track})")
+        how = event.format.replace("_", " ") if event.format else "format not given"
+        lines.append(f"Where: {event.location or 'not given'} ({how}, track {event.track})")
     elif isinstance(event, StatementMade):
         who = f"{event.speaker}, {event.role}" if event.role else event.speaker
-        lines.append(f"{who}: “{event.quote}”")
+        lines.append(f"{who}: “{event.quote}”" if event.quote else f"{who} (not quoted)")
     elif isinstance(event, AgreementReached):
         lines.append(f"Stage: {event.stage.replace('_', ' ')}")
     elif isinstance(event, PledgeMade):
         lines.append(f"Pledge ({event.kind}) by {event.by}: {event.what}")
     return lines
+
+
+def position_line(taken: PositionTaken) -> str:
+    """A stance as a line: who, on what, on what basis; the quote only as the party's words."""
+    line = f"{taken.party} {taken.stance} {taken.issue} ({taken.basis}): {taken.summary}"
+    return line + (f" “{taken.quote}”" if taken.quote else "")
 
 
 def source_line(source: Source) -> str:
@@ -140,6 +155,10 @@ def plain_text(item: Item, event_url: str) -> str:
     if event.summary:
         lines.append(event.summary)
     lines.extend(details(item))
+    if event.positions:
+        lines.append("")
+        lines.append("Positions:")
+        lines.extend(f"- {position_line(p)}" for p in event.positions)
     lines.append("")
     lines.append("Sources:")
     lines.extend(f"- {source_line(s)}" for s in event.sources)
@@ -160,6 +179,9 @@ def html_text(item: Item, event_url: str) -> str:
     if event.summary:
         parts.append(f"<p>{escape(event.summary)}</p>")
     parts.extend(f"<p>{escape(line)}</p>" for line in details(item))
+    if event.positions:
+        stances = "".join(f"<li>{escape(position_line(p))}</li>" for p in event.positions)
+        parts.append(f"<p><strong>Positions:</strong></p><ul>{stances}</ul>")
     sources = []
     for source in event.sources:
         name = f"{escape(source.publisher)}, “{escape(source.title)}”"
@@ -248,12 +270,12 @@ class _TimelineEntryExtension(BaseEntryExtension):
                 xml_elem("link", entry, href=source.url, rel="related", title=source.publisher)
         for name, date in (("occurred", event.occurred), ("reported", event.reported or event.occurred)):
             element = xml_elem(
-                f"{{{NAMESPACE}}}{name}",
-                entry,
-                precision=date.precision,
-                start=date.start.isoformat(),
-                end=date.end.isoformat(),
+                f"{{{NAMESPACE}}}{name}", entry, precision=date.precision, start=date.start.isoformat()
             )
+            if date.end is not None:  # an interval with an open end has none
+                element.attrib["end"] = date.end.isoformat()
+            if date.is_interval:
+                element.attrib["interval"] = "true"
             if date.approximate:
                 element.attrib["approximate"] = "true"
             if date.uncertain:
@@ -332,6 +354,7 @@ class ItemData(msgspec.Struct, frozen=True):
     type: str
     parties: list[str]
     issues: list[str]
+    positions: list[PositionTaken]  # each with its basis
     retracted: bool
     corrected: bool
     sources: list[Source]
@@ -397,6 +420,7 @@ def json_feed_item(item: Item, urls: Urls) -> JsonFeedItem:
             type=type_of(item),
             parties=list(event.parties),
             issues=issues,
+            positions=list(event.positions),
             retracted=item.effective.retracted,
             corrected=item.effective.corrected,
             sources=list(event.sources),
@@ -415,13 +439,16 @@ def calendar(page: TimelinePage, urls: Urls, imprecise: bool) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", FEED_TITLE)
     left_out = (
-        "Events known to the month or year are shown as entries spanning that interval."
+        "Events known to the month or year are shown as entries spanning that interval (an interval with an "
+        "open end, its start)."
         if imprecise
-        else "Events known only to the month or year are left out (add imprecise=true to include them)."
+        else "Events known only to the month or year, or from a date on with an open end, are left out (add "
+        "imprecise=true to include them)."
     )
     cal.add(
         "x-wr-caldesc",
-        "Events of the negotiation timeline with a day-precision date, as all-day entries. "
+        "Events of the negotiation timeline with a day-precision date or interval of days, as all-day "
+        "entries. "
         f"{left_out} DTSTAMP is when an event was recorded. At most limit events per calendar; "
         "the next ones are at X-NEXT-URL.",
     )
@@ -429,20 +456,22 @@ def calendar(page: TimelinePage, urls: Urls, imprecise: bool) -> bytes:
         cal.add("x-next-url", urls.next)
     for item in page.items:
         event = item.effective.event
-        if event.occurred.precision != "day" and not imprecise:
+        occurred = event.occurred
+        if (occurred.precision != "day" or occurred.open_end) and not imprecise:
             continue
+        span = occurred.lower if occurred.open_end else occurred  # a calendar entry needs an end
         url = urls.event(item)
         vevent = icalendar.Event()
         vevent.add("uid", f"{event.id}@{UID_DOMAIN}")
         vevent.add("dtstamp", recorded(item))
         vevent.add("last-modified", revised(item))
         vevent.add("created", recorded(item))
-        vevent.add("dtstart", event.occurred.start)
-        vevent.add("dtend", event.occurred.end + dt.timedelta(days=1))
+        vevent.add("dtstart", span.start)
+        vevent.add("dtend", span.end + dt.timedelta(days=1))
         vevent.add("summary", headline(item))
         vevent.add("description", plain_text(item, url))
         vevent.add("url", url)
-        if isinstance(event, MeetingHeld):
+        if isinstance(event, MeetingHeld) and event.location:
             vevent.add("location", event.location)
         vevent.add("categories", [type_of(item), *event.parties])
         # a correction and a retraction each revise the entry
@@ -475,6 +504,7 @@ class TjsTitle(msgspec.Struct, frozen=True):
 
 class TjsEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     start_date: TjsDate
+    end_date: TjsDate | None = None  # a closed interval's end
     text: TjsText
     group: str | None = None
     unique_id: str
@@ -485,14 +515,16 @@ class TjsTimeline(msgspec.Struct, frozen=True):
     events: list[TjsEvent]
 
 
-def tjs_date(date: EdtfDate) -> TjsDate:
-    """Month and day only as far as the date is known; a qualified date says so in ``display_date``."""
+def tjs_date(date: EdtfDate, shown: EdtfDate | None = None) -> TjsDate:
+    """Month and day only as far as the date is known; a qualified date, or the interval ``shown`` that
+    it is an end of, says so in ``display_date``."""
     start = date.start
+    shown = shown or date
     return TjsDate(
         year=str(start.year),
         month=str(start.month) if date.precision in ("month", "day") else None,
         day=str(start.day) if date.precision == "day" else None,
-        display_date=human_date(date) if date.approximate or date.uncertain else None,
+        display_date=human_date(shown) if shown.approximate or shown.uncertain or shown.is_interval else None,
     )
 
 
@@ -501,8 +533,10 @@ def tjs_event(item: Item, urls: Urls, group: Literal["stream", "party"]) -> TjsE
     group_name = item.stream
     if group == "party":
         group_name = event.parties[0] if event.parties else None
+    occurred = event.occurred
     return TjsEvent(
-        start_date=tjs_date(event.occurred),
+        start_date=tjs_date(occurred.lower or occurred, occurred),
+        end_date=tjs_date(occurred.upper, occurred) if occurred.upper is not None else None,
         text=TjsText(headline=escape(headline(item)), text=html_text(item, urls.event(item))),
         group=group_name,
         unique_id=str(event.id),
