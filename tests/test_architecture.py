@@ -16,7 +16,7 @@ REFERENCE = re.compile(r"`((?:service/|events/|tests/)?[a-z_/]+\.py)(?::([A-Za-z
 def resolve(path: str) -> Path:
     """The file a reference names: from the root, from service/, or (a module in the map's table, whose
     folder is the row's) in one folder of service/."""
-    for candidate in (ROOT / path, ROOT / "service" / path, *(ROOT / "service").glob(f"*/{path}")):
+    for candidate in (ROOT / path, ROOT / "service" / path, *(ROOT / "service").rglob(path)):
         if candidate.exists():
             return candidate
     raise AssertionError(f"ARCHITECTURE.md names {path}, which does not exist")

@@ -13,9 +13,9 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter, QueryParameter
 
+from service.api.params import At, KnownAt, axes_of, parse_date, query_date
 from service.api.problems import problem
 from service.api.reads import MAX_POSITION, read_response
-from service.api.state import At, KnownAt, axes_of, parse_date, query_date
 from service.api.views import DateView, EventDates, TimelineItem, TimelineView
 from service.query.timeline import Filters, Item, Order, Timeline, TimelineKey, TimelinePage
 
