@@ -8,6 +8,9 @@ longer than the probe waits: each makes it fail, with the database's own words.
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
 import sqlalchemy as sa
 import sqlalchemy.exc
 
@@ -26,7 +29,8 @@ def write_probe(database: Database, timeout: float = 1.0) -> str | None:
             conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'"))
             conn.execute(_TOUCH)
             transaction.rollback()
-    except sqlalchemy.exc.SQLAlchemyError as exc:
+    # the driver's own errors too: the write lock is taken on the driver's connection (BEGIN IMMEDIATE)
+    except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error) as exc:
         cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         return f"the database cannot be written: {cause[0] if cause else type(exc).__name__}"
     return None
