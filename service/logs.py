@@ -33,11 +33,16 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``2026-12-01T10:00:00.123Z INFO service.requests request method=GET route=/state status=200 …``"""
+    """``2026-12-01T10:00:00.123Z INFO service.requests[pid] request method=GET route=/state status=200 …``"""
 
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, Any] = getattr(record, "fields", None) or {}
-        parts = [_timestamp(record), record.levelname, record.name, record.getMessage()]
+        parts = [
+            _timestamp(record),
+            record.levelname,
+            f"{record.name}[{record.process}]",
+            record.getMessage(),
+        ]
         parts += [f"{key}={value}" for key, value in fields.items() if value is not None]
         line = " ".join(parts)
         if record.exc_info:
@@ -46,13 +51,14 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """``{"time": …, "level": "info", "logger": …, "message": …, <fields>}``, one object a line."""
+    """``{"time": …, "level": "info", "logger": …, "pid": …, "message": …, <fields>}``, one object a line."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": _timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,  # which server process: several serve one port
             "message": record.getMessage(),
         }
         fields = getattr(record, "fields", None)

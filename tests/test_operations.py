@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -162,6 +163,7 @@ def test_one_structured_line_per_request(client: TestClient, caplog: pytest.LogC
         "time": None,
         "level": "info",
         "logger": "service.requests",
+        "pid": os.getpid(),
         "message": "request",
         "method": "GET",
         "route": "/events",
@@ -180,7 +182,7 @@ def test_one_structured_line_per_request(client: TestClient, caplog: pytest.LogC
     )
     assert refused["request_id"] == conflict.headers["x-request-id"] and refused["head"] == 3
     text = TextFormatter().format(first)
-    assert " INFO service.requests request method=GET route=/events status=200 " in text
+    assert f" INFO service.requests[{os.getpid()}] request method=GET route=/events status=200 " in text
     assert "request_id=req-1" in text
 
 
