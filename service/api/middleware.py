@@ -177,7 +177,11 @@ class Operations:
                 "head": int(head) if head is not None else self.known_head(),
                 "problem": problem,
             }
-            log.log(level, "request", extra={"fields": fields})
+            # a record made directly: logging's own search of the stack for the caller costs more than
+            # the rest of the line, and says nothing a request line needs
+            log.handle(
+                log.makeRecord(log.name, level, __file__, 0, "request", (), None, extra={"fields": fields})
+            )
 
 
 class _Answer:
