@@ -10,14 +10,12 @@ import time
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 from httpx_sse import connect_sse
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.storage.database import connect
-from service.storage.tables import events
 from tests.factories import party, statement
 from tests.server import free_port, running_server
+from tests.test_crash import assert_acknowledged_are_logged
 
 TOKEN = "ops-write-secret"
 READER = "ops-read-secret"
@@ -189,14 +187,7 @@ def test_sigterm_lets_appends_in_flight_finish_and_ends_live_streams(
             assert int(answer.headers["retry-after"]) > 0
     assert subscriber.ended == "clean"
     assert subscriber.received  # it was streaming appends when the signal came
-    database = connect(database_url)
-    try:
-        with database.reader.connect() as conn:
-            stored = dict(conn.execute(sa.select(events.c.id, events.c.position)).all())
-    finally:
-        database.dispose()
-    assert {ident: stored.get(ident) for ident, _ in acknowledged} == dict(acknowledged)
-    assert sorted(stored.values()) == list(range(1, len(stored) + 1))
+    logged = assert_acknowledged_are_logged(database_url, acknowledged)
     env["TIMELINE_PORT"] = str(free_port())
     with running_server(env, tmp_path) as (base, _):  # and after a restart, the service serves them all
-        assert httpx.get(f"{base}/ready").json()["head"] == len(stored)
+        assert httpx.get(f"{base}/ready").json()["head"] == logged
