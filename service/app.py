@@ -8,6 +8,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
@@ -16,14 +17,19 @@ from events.codec import enc_hook
 from events.dates import EdtfDate
 from service.api.append import AppendController
 from service.api.feeds.controller import FeedsController
-from service.api.health import health
+from service.api.health import health, ready
+from service.api.lifecycle import Lifecycle
 from service.api.live import LiveController
+from service.api.metrics import Metrics, metrics
+from service.api.middleware import Operations, note_problem
 from service.api.openapi import EdtfDateSchema
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
+from service.api.security import Cors, ReadAccess
 from service.api.state import StateController
 from service.api.timeline import TimelineController, timeline_query
 from service.compose import event_store
+from service.logs import formatter
 from service.query.caches import FormCache
 from service.query.state import Projections
 from service.query.timeline import Timeline
@@ -55,15 +61,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     projections = Projections(database, forms, settings.cache_entries)
     timeline = Timeline(database, forms)
     live_log = LiveLog(store, database)
-    committer = GroupCommitter(store)
+    figures = Metrics()
+    figures.watch_pools(database)
+    committer = GroupCommitter(store, on_group=figures.group_committed)
+    lifecycle = Lifecycle(database, committer, live_log)
 
     async def close() -> None:
-        committer.stop()
+        lifecycle.drain()  # if no signal began it: /live streams end, writes are refused
+        committer.stop()  # after writing what is queued
         await live_log.stop()
+        figures.close()
         if owns_database:
             database.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             AppendController,
             LogController,
@@ -72,6 +83,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             FeedsController,
             LiveController,
             health,
+            ready,
+            metrics,
         ],
         dependencies={
             "store": Provide(lambda: store, sync_to_thread=False),
@@ -80,7 +93,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             "live_log": Provide(lambda: live_log, sync_to_thread=False),
             "timeline_query": Provide(timeline_query),
         },
-        state=State({"write_tokens": settings.write_tokens, "committer": committer, "live_log": live_log}),
+        state=State(
+            {
+                "write_tokens": settings.write_tokens,
+                "committer": committer,
+                "live_log": live_log,
+                "metrics": figures,
+                "lifecycle": lifecycle,
+            }
+        ),
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(
@@ -92,6 +113,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             ),
             EdtfDateSchema(),
         ],
+        after_exception=[note_problem],
+        # one line shape for everything logged (TIMELINE_LOG_FORMAT); a server error's traceback is
+        # logged, a refusal (4xx) is not: its request's line says why
+        logging_config=LoggingConfig(
+            formatters={"standard": {"()": formatter(settings.log_format)}},
+            # request lines are written at once, from the event loop's thread: handing each to the queue's
+            # thread cost more than writing it (measured: a tenth of a millisecond a request, the GIL going
+            # back and forth); the rare others keep going through Litestar's queue
+            handlers={"requests": {"class": "logging.StreamHandler", "formatter": "standard"}},
+            loggers={
+                "service.requests": {"handlers": ["requests"], "level": "INFO", "propagate": False},
+                # not a line for every /health and /ready that reads the schema's revision
+                "alembic.runtime.migration": {"level": "WARNING"},
+            },
+            log_exceptions="always",
+            disable_stack_trace=set(range(400, 500)),
+        ),
         type_encoders={EdtfDate: enc_hook},
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
@@ -100,6 +138,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
         ),
-        on_startup=[settle_collector, committer.start, live_log.start],
+        on_startup=[settle_collector, committer.start, live_log.start, lifecycle.start],
         on_shutdown=[close],
     )
+    # around the exception handler and the router, so that every answer, an unknown path's 404 too, gets
+    # its headers, its metrics and its log line (Litestar's own middleware runs after routing)
+    app.asgi_handler = Operations(
+        app.asgi_handler,
+        metrics=figures,
+        lifecycle=lifecycle,
+        cors=Cors(settings.cors_origins, settings.cors_write_origins),
+        read_access=ReadAccess(settings.read_tokens),
+        known_head=lambda: live_log.head,
+    )
+    return app

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from service.dataset import InvalidFile
-from service.settings import Settings
+from service.settings import METRICS_DIR_VARIABLE, InvalidSetting, Settings
 from service.storage.database import SchemaNotCurrent, check_schema, connect, migrate
 
 
@@ -119,9 +121,6 @@ def _local_token(settings: Settings) -> str:
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> None:
-    from granian import Granian
-    from granian.constants import Interfaces, Loops
-
     from service.projection.rebuild import render_if_stale
 
     database = connect(settings.database_url)
@@ -136,6 +135,23 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
         os.environ["TIMELINE_WRITE_TOKENS"] = token  # the server processes read their settings from here
         print(f"write token (kept in {settings.token_file}): {token}", file=sys.stderr)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    from service.logs import granian_config
+
+    # the server processes share their metrics through files in a folder of their own, fresh for each
+    # run (prometheus-client's multiprocess mode: see service.api.metrics). Set before anything imports
+    # prometheus-client, which reads it once, at import, in this process and the workers forked from it.
+    metrics_dir = tempfile.mkdtemp(prefix="timeline-metrics-")
+    os.environ[METRICS_DIR_VARIABLE] = metrics_dir
+    try:
+        _granian(settings, granian_config(settings.log_format))
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _granian(settings: Settings, log_config: dict) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
     Granian(
         "service.app:create_app",
         factory=True,
@@ -146,8 +162,9 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
         # uvloop's event loop, in C: a quarter more requests a second than asyncio's own, measured with a
         # bare Litestar app on the target machine
         loop=Loops.uvloop,
-        # /live streams end only when their clients go: don't let them hold a shutdown for long
+        # what is in flight gets this long to finish after SIGTERM (/live streams end at once)
         workers_kill_timeout=10,
+        log_dictconfig=log_config,
     ).serve()
 
 
@@ -177,5 +194,5 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         args.run(Settings.from_env(), args)
-    except (SchemaNotCurrent, InvalidFile, OSError) as exc:
+    except (SchemaNotCurrent, InvalidFile, InvalidSetting, OSError) as exc:
         sys.exit(f"error: {exc}")

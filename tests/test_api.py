@@ -252,7 +252,7 @@ def test_missing_things_are_404_problems(client: TestClient) -> None:
 
 
 def test_health_checks_the_database(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok", "database": "ok", "head": 0}
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "head": 0, "schema": "current"}
 
 
 def test_the_openapi_document_describes_the_api(client: TestClient) -> None:

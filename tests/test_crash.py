@@ -69,6 +69,12 @@ def test_no_acknowledged_append_is_lost_when_the_server_is_killed(database_url: 
         for writer in writers:
             writer.join()
     assert len(acknowledged) > 20
+    assert_acknowledged_are_logged(database_url, acknowledged)
+
+
+def assert_acknowledged_are_logged(database_url: str, acknowledged: list[tuple[str, int]]) -> int:
+    """Every acknowledged (id, position) is in the log, once, at its position, and the log is gapless;
+    returns the number of events logged."""
     database = connect(database_url)
     try:
         with database.reader.connect() as conn:
@@ -77,3 +83,4 @@ def test_no_acknowledged_append_is_lost_when_the_server_is_killed(database_url: 
         database.dispose()
     assert {ident: stored.get(ident) for ident, _ in acknowledged} == dict(acknowledged)
     assert sorted(stored.values()) == list(range(1, len(stored) + 1))
+    return len(stored)

@@ -58,7 +58,7 @@ class LiveController(Controller):
         async def events() -> AsyncIterator[ServerSentEventMessage]:
             cursor = after
             yield ServerSentEventMessage(comment=f"events after position {cursor}", data=None)
-            while True:
+            while not live_log.closing:
                 ticket = live_log.ticket()
                 page = await anyio.to_thread.run_sync(
                     lambda c=cursor: store.read_log(
@@ -83,5 +83,7 @@ class LiveController(Controller):
                     continue
                 if not await live_log.wait(ticket, heartbeat):
                     yield ServerSentEventMessage(comment="keep-alive", data=None)
+            # the server is shutting down: the stream ends whole, and the client reconnects elsewhere
+            yield ServerSentEventMessage(comment=f"shutting down after position {cursor}", data=None)
 
         return ServerSentEvent(events())

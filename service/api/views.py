@@ -89,6 +89,12 @@ class HealthView(msgspec.Struct, frozen=True):
     status: str
     database: str
     head: int | None
+    schema: str = "current"  # or what is wrong with it: "not migrated", "at revision …"
+
+
+class ReadyView(msgspec.Struct, frozen=True):
+    status: str
+    head: int
 
 
 class AxesView(msgspec.Struct, frozen=True):

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from events.vocabulary import Event
@@ -30,6 +32,11 @@ from service.storage.plan import AppendResult, Batch
 
 MAX_GROUP_EVENTS = 5000  # events a group takes at most: a group is one transaction, held this long
 
+log = logging.getLogger(__name__)
+# told, in the writer thread, of every group: each request's outcome (its result or its refusal) and the
+# seconds the group took to store and commit (the web layer's metrics listen here)
+GroupHook = Callable[[Sequence[object], float], None]
+
 
 class _Request(NamedTuple):
     batch: Batch
@@ -38,8 +45,9 @@ class _Request(NamedTuple):
 
 
 class GroupCommitter:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, on_group: GroupHook | None = None) -> None:
         self.store = store
+        self._on_group = on_group
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._checkpointer: Checkpointer | None = None
@@ -52,6 +60,12 @@ class GroupCommitter:
                 self._checkpointer = Checkpointer(self.store.db.reader)
             self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
             self._thread.start()
+
+    @property
+    def writing(self) -> bool:
+        """False once the writer thread has died: appends would wait for ever."""
+        thread = self._thread
+        return thread is None or thread.is_alive()  # not started yet: the first append starts it
 
     def stop(self) -> None:
         """Write what is queued, then end the writer thread."""
@@ -94,6 +108,7 @@ class GroupCommitter:
                 return
 
     def _write(self, group: list[_Request]) -> None:
+        started = time.perf_counter()
         try:
             outcomes: Sequence[object] = self.store.append_group([request.batch for request in group])
         except Exception as exc:  # a group of one, failed for a reason of its own
@@ -102,6 +117,11 @@ class GroupCommitter:
             self._checkpointer.nudge()
         self.groups += 1
         self.largest = max(self.largest, len(group))
+        if self._on_group is not None:
+            try:
+                self._on_group(outcomes, time.perf_counter() - started)
+            except Exception:  # a listener's failure must not stop the writer
+                log.exception("group commit: the group's listener failed")
         # one wake-up of each event loop for the whole group: each is a write to the loop's self-pipe,
         # which under load cost more than the rest of the hand-over
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}

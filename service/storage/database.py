@@ -95,6 +95,7 @@ READER_MMAP_BYTES = 2**31 - 2**16  # the most a default SQLite build maps
 
 
 WAL_AUTOCHECKPOINT_PAGES = 10_000  # 40 MB of WAL with 4 KiB pages
+SQLITE_BUSY_MS = 60_000  # how long a writer waits for another to finish
 CHECKPOINT_INTERVAL = 0.25  # seconds between background checkpoints, while appends come in
 
 
@@ -147,7 +148,7 @@ def _sqlite_engine(url: sa.URL, begin: str, mmap_bytes: int = 0) -> sa.Engine:
         # files, while every writer waits. The server does that in the background instead (Checkpointer);
         # this is the bound for commands, and for a server whose checkpoints fall behind.
         cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute(f"PRAGMA mmap_size={mmap_bytes}")
         cursor.close()
 
@@ -197,11 +198,18 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def schema_problem(database: Database, head: str | None = None) -> str | None:
+    """What is wrong with the database's schema (``head``: the newest revision, if known), or None."""
+    current, head = current_revision(database), head or head_revision()
+    if current == head:
+        return None
+    return "not migrated" if current is None else f"at revision {current}, this code needs {head}"
+
+
 def check_schema(database: Database) -> None:
     """Refuse to run against a database that is not at the newest migration."""
-    current, head = current_revision(database), head_revision()
-    if current != head:
-        state = "not migrated" if current is None else f"at revision {current}, this code needs {head}"
+    state = schema_problem(database)
+    if state is not None:
         raise SchemaNotCurrent(
             f"the database {database.label} is {state}: "
             "run `make migrate` (or `python -m service migrate`) first"

@@ -31,6 +31,12 @@ class LiveLog:
         self._changed = asyncio.Event()
         self._head = 0
         self._tasks: list[asyncio.Task] = []
+        self.closing = False  # the process is shutting down: subscribers end their streams
+
+    @property
+    def head(self) -> int:
+        """The highest log head this process has seen committed (its own appends, or others' polled)."""
+        return self._head
 
     def wake(self, head: int | None = None) -> None:
         """The log may have grown: release everyone waiting."""
@@ -38,6 +44,11 @@ class LiveLog:
             self._head = max(self._head, head)
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def close(self) -> None:
+        """Release every subscriber for good: each sees ``closing`` and ends its stream."""
+        self.closing = True
+        self.wake()
 
     def ticket(self) -> asyncio.Event:
         """Take before reading the log; a wake-up after that moment is not missed by :meth:`wait`."""
