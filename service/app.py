@@ -18,6 +18,7 @@ from service.api.append import AppendController
 from service.api.feeds import FeedsController
 from service.api.health import health
 from service.api.live import LiveController
+from service.api.page import PageController
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
 from service.api.state import StateController
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             FeedsController,
             LiveController,
             health,
+            PageController,
         ],
         dependencies={
             "store": Provide(lambda: store, sync_to_thread=False),
