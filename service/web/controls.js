@@ -67,7 +67,8 @@ export class Controls {
     $("#slider-date").value = text;
     this.field.min = fromDay(+this.slider.min);
     this.field.max = fromDay(+this.slider.max);
-    if (document.activeElement !== this.field) this.field.value = view.as_of && day !== null ? fromDay(day) : "";
+    // not while a date is half typed in (the field's value is empty until it is complete)
+    if (document.activeElement !== this.field || this.field.value) this.field.value = view.as_of && day !== null ? fromDay(day) : "";
     this.known.checked = view.known_at !== null;
     $("#known-then-help").textContent = view.known_at
       ? `counts only what had been reported by ${formatDate(view.known_at)}`

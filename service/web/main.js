@@ -50,6 +50,7 @@ async function load({ again = false } = {}) {
   page.loading?.controller.abort();
   const controller = new AbortController();
   page.loading = { key, controller };
+  document.documentElement.dataset.loading = "true";
   performance.mark("view-asked");
   try {
     const answers = await ask(view, controller.signal);
@@ -59,7 +60,10 @@ async function load({ again = false } = {}) {
   } catch (error) {
     if (!isAbort(error)) showError(error);
   } finally {
-    if (page.loading?.controller === controller) page.loading = null;
+    if (page.loading?.controller === controller) {
+      page.loading = null;
+      document.documentElement.dataset.loading = "false";
+    }
   }
 }
 
@@ -114,6 +118,7 @@ function render(view, key, { state: answer, all, counting, occurred }) {
   $("#matrix-caption").textContent = `Every party's stance on every issue: ${when.toLowerCase()}${known}`;
   document.title = `${when}${known} — Negotiation Timeline`;
   document.documentElement.dataset.position = String(position);
+  document.documentElement.dataset.view = key; // for tests from outside: the view this screen shows
   document.documentElement.dataset.ready = "true";
 }
 
@@ -163,4 +168,5 @@ window.addEventListener("popstate", () => {
 watch($("#timeline"), () => page.shown && renderTimeline($("#timeline"), page.shown.timeline));
 
 renderLegend($("#legend"));
+history.replaceState(null, "", viewURL(page.view)); // one spelling of each view: the one the page links to
 load();
