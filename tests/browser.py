@@ -46,7 +46,9 @@ def browser():
     except ImportError as exc:
         _browser_unavailable(f"Playwright is not installed ({exc}; pip install -e '.[test]')")
     if not os.access(CHROMIUM, os.X_OK):
-        _browser_unavailable(f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set TIMELINE_TEST_CHROMIUM)")
+        _browser_unavailable(
+            f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set TIMELINE_TEST_CHROMIUM)"
+        )
     args = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's sandbox refuses to run as root
     with sync_playwright() as playwright:
         try:

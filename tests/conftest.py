@@ -19,6 +19,8 @@ from service.settings import Settings
 from service.store import EventStore
 from service.tables import metadata
 
+pytest_plugins = ["tests.browser"]  # the browser, and servers over the seeded data, for the page's tests
+
 ADMIN_URL = os.environ.get("TIMELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TOKEN = "test-token"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.browser import Site, Tab, browser, seeded_template, settled, site, tab  # noqa: F401 - fixtures
+from tests.browser import Site, Tab, settled
 
 GENEVA = "Geneva"
 RIYADH = "Riyadh"
@@ -13,7 +13,8 @@ RIYADH = "Riyadh"
 
 def shown_cells(page) -> dict[tuple[str, str], str]:
     found = page.eval_on_selector_all(
-        "#matrix td[data-party]", "cells => cells.map(c => [c.dataset.party, c.dataset.issue, c.dataset.stance])"
+        "#matrix td[data-party]",
+        "cells => cells.map(c => [c.dataset.party, c.dataset.issue, c.dataset.stance])",
     )
     return {(party, issue): stance for party, issue, stance in found}
 
@@ -26,7 +27,7 @@ def answered_cells(site: Site, **axes) -> dict[tuple[str, str], str]:
 
 
 def shown_items(page) -> dict[str, str]:
-    """Each timeline item's data-counts, by event id (an event drawn in several rows says the same in each)."""
+    """Each timeline item's data-counts by event id (an event drawn in several rows says the same in each)."""
     found = page.eval_on_selector_all(
         ".tl-item", "items => items.map(i => [i.dataset.eventId, i.dataset.counts, !!i.closest('[hidden]')])"
     )
@@ -52,7 +53,9 @@ def test_the_page_shows_the_latest_state_with_no_error(site: Site, tab: Tab) -> 
     assert shown_cells(page) == answered_cells(site)
     timeline = site.get("/timeline", limit=500)["items"]
     definitions = {"PartyDefined", "IssueDefined"}
-    assert set(shown_items(page)) == {i["event"]["id"] for i in timeline if i["event"]["type"] not in definitions}
+    assert set(shown_items(page)) == {
+        i["event"]["id"] for i in timeline if i["event"]["type"] not in definitions
+    }
     assert set(shown_items(page).values()) == {"true"}  # no date chosen: everything counts
     assert page.inner_text("#position").startswith(f"Log position {site.get('/health')['head']}")
     assert page.get_attribute("#slider", "aria-valuetext") == "latest"
@@ -67,7 +70,9 @@ def test_the_page_shows_the_latest_state_with_no_error(site: Site, tab: Tab) -> 
     tab.shot("phone")
 
 
-def test_riyadh_is_not_there_on_17_february_and_is_on_the_19th_with_both_delegations(site: Site, tab: Tab) -> None:
+def test_riyadh_is_not_there_on_17_february_and_is_on_the_19th_with_both_delegations(
+    site: Site, tab: Tab
+) -> None:
     assert meeting_at(site, RIYADH, as_of="2025-02-17") is None
     riyadh = meeting_at(site, RIYADH, as_of="2025-02-19")
     page = tab.open(site.base, "?as_of=2025-02-17")
@@ -79,7 +84,9 @@ def test_riyadh_is_not_there_on_17_february_and_is_on_the_19th_with_both_delegat
     choose_date(page, "2025-02-19")
     assert page.locator(card).count() == 1
     assert shown_items(page)[riyadh["id"]] == "true"
-    delegations = page.eval_on_selector_all(f"{card} .delegations li", "lis => lis.map(li => li.dataset.party)")
+    delegations = page.eval_on_selector_all(
+        f"{card} .delegations li", "lis => lis.map(li => li.dataset.party)"
+    )
     assert sorted(delegations) == sorted(d["party"] for d in riyadh["delegations"]) == ["russia", "us"]
     text = page.inner_text(card)
     for delegation in riyadh["delegations"]:
@@ -95,7 +102,9 @@ def test_ukraine_on_the_resource_deal_differs_on_24_and_27_february_and_back_ste
     site: Site, tab: Tab
 ) -> None:
     cell = '#matrix td[data-party="ukraine"][data-issue="resource_deal"]'
-    expected = {d: answered_cells(site, as_of=d)[("ukraine", "resource_deal")] for d in ("2025-02-24", "2025-02-27")}
+    expected = {
+        d: answered_cells(site, as_of=d)[("ukraine", "resource_deal")] for d in ("2025-02-24", "2025-02-27")
+    }
     assert expected["2025-02-24"] != expected["2025-02-27"]
     page = tab.open(site.base, "?as_of=2025-02-24")
     assert page.get_attribute(cell, "data-stance") == expected["2025-02-24"]
@@ -129,7 +138,10 @@ def test_agreements_show_their_stage_on_the_date(site: Site, tab: Tab) -> None:
     assert page.inner_text(f"{card} .stages [aria-current=step]") == "agreed in principle"
     proposals = site.get("/state", as_of="2025-02-27")["state"]["proposals"]
     for proposal in proposals:
-        assert page.get_attribute(f'#proposals [data-proposal="{proposal["id"]}"]', "data-status") == proposal["status"]
+        assert (
+            page.get_attribute(f'#proposals [data-proposal="{proposal["id"]}"]', "data-status")
+            == proposal["status"]
+        )
 
 
 def test_what_was_known_then_hides_the_geneva_talks_before_they_were_reported(site: Site, tab: Tab) -> None:
@@ -199,13 +211,15 @@ def test_keyboard_alone_moves_the_slider_opens_a_cell_and_closes_it(site: Site, 
             break
     else:
         raise AssertionError("Tab never reached the matrix")
-    where = "() => { const td = document.activeElement.closest('td'); return [td.dataset.party, td.dataset.issue]; }"
+    where = "() => ['party', 'issue'].map(k => document.activeElement.closest('td').dataset[k])"
     target = ("ukraine", "resource_deal")
     for _ in range(60):  # walk the grid with the arrow keys: down to the issue's row, across to the party
         party, issue = page.evaluate(where)
         if (party, issue) == target:
             break
-        issues = page.eval_on_selector_all("#matrix tbody tr", "rows => rows.map(r => r.querySelector('td').dataset.issue)")
+        issues = page.eval_on_selector_all(
+            "#matrix tbody tr", "rows => rows.map(r => r.querySelector('td').dataset.issue)"
+        )
         if issue != target[1]:
             page.keyboard.press("ArrowDown" if issues.index(issue) < issues.index(target[1]) else "ArrowUp")
         else:

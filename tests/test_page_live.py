@@ -10,13 +10,15 @@ import pytest
 
 from service.dataset import bundled, load
 from service.store import EventStore
-from tests.browser import Site, Tab, browser, own_site, seeded_template, serving, settled, tab  # noqa: F401
+from tests.browser import Site, Tab, serving, settled
 from tests.conftest import empty_postgres
 from tests.factories import body, statement
 from tests.test_page_browser import answered_cells, meeting_at, shown_cells, shown_items
 
 
-def test_a_deep_link_opens_its_view_and_the_at_link_reproduces_it_after_more_events(own_site: Site, tab: Tab) -> None:
+def test_a_deep_link_opens_its_view_and_the_at_link_reproduces_it_after_more_events(
+    own_site: Site, tab: Tab
+) -> None:
     head = own_site.get("/health")["head"]
     axes = {"as_of": "2025-02-19", "known_at": "2025-02-19", "at": head}
     query = f"?as_of=2025-02-19&known_at=2025-02-19&at={head}"
@@ -84,10 +86,16 @@ def test_retracted_events_hide_unless_asked_for_and_corrected_ones_link_to_their
     macron = next(m for m in own_site.get("/state")["state"]["meetings"] if "Macron" in m["title"])
     starmer = next(m for m in own_site.get("/state")["state"]["meetings"] if "Starmer" in m["title"])
     page = tab.open(own_site.base, "?as_of=2025-02-28")
-    retraction = body("EventRetracted", "2025-03-01", title="Retracted: a test", target=macron["id"], reason="a test")
+    retraction = body(
+        "EventRetracted", "2025-03-01", title="Retracted: a test", target=macron["id"], reason="a test"
+    )
     new_title = "Starmer and Trump meet at the White House (title corrected)"
     correction = body(
-        "EventCorrected", "2025-03-01", title="Corrected: a test", target=starmer["id"], reason="a test",
+        "EventCorrected",
+        "2025-03-01",
+        title="Corrected: a test",
+        target=starmer["id"],
+        reason="a test",
         changes={"title": new_title},
     )
     own_site.append("page-test", retraction, correction)
