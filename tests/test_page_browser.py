@@ -88,7 +88,7 @@ def test_riyadh_is_not_there_on_17_february_and_is_on_the_19th_with_both_delegat
         f"{card} .delegations li", "lis => lis.map(li => li.dataset.party)"
     )
     assert sorted(delegations) == sorted(d["party"] for d in riyadh["delegations"]) == ["russia", "us"]
-    text = page.inner_text(card)
+    text = page.text_content(card)
     for delegation in riyadh["delegations"]:
         for member in delegation["members"]:
             assert member["name"] in text
@@ -134,8 +134,8 @@ def test_agreements_show_their_stage_on_the_date(site: Site, tab: Tab) -> None:
     assert page.locator(card).count() == 0
     choose_date(page, "2025-02-27")
     assert page.get_attribute(card, "data-stage") == fund["stage"] == "agreed_in_principle"
-    assert "not signed" in page.inner_text(card)
-    assert page.inner_text(f"{card} .stages [aria-current=step]") == "agreed in principle"
+    assert "not signed" in page.text_content(card)
+    assert page.text_content(f"{card} .stages [aria-current=step]") == "agreed in principle"
     proposals = site.get("/state", as_of="2025-02-27")["state"]["proposals"]
     for proposal in proposals:
         assert (

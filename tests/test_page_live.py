@@ -75,7 +75,7 @@ def test_an_event_appended_through_the_api_appears_without_a_reload(own_site: Si
     assert page.evaluate("() => window.stillTheSamePage") is True
     assert page.inner_text("#position") == f"Log position {head + 1}"
     card = f'#meetings [data-meeting="{meeting["id"]}"]'
-    assert "A Negotiator" in page.inner_text(card)
+    assert "A Negotiator" in page.text_content(card)
     assert "fresh" in page.get_attribute(f'.tl-item[data-event-id="{meeting["id"]}"] >> nth=0', "class")
     tab.shot("appended")
 
@@ -104,7 +104,7 @@ def test_retracted_events_hide_unless_asked_for_and_corrected_ones_link_to_their
     settled(page)
     assert shown_cells(page) == answered_cells(own_site, as_of="2025-02-28")
     corrected = page.locator(f'.tl-item[data-event-id="{starmer["id"]}"]').first
-    assert new_title in corrected.inner_text()
+    assert new_title in corrected.text_content()
 
     page.click("#filters summary")
     page.check("#retracted")

@@ -1,8 +1,11 @@
 """``GET /``: the web page, and ``GET /assets/{name}``: the files it loads, from ``service/web/``.
 
 No build step and nothing from elsewhere: the page is one HTML file, ES modules and a style sheet, read
-once per process and served from memory with an ETag. The page reads the same JSON answers as any client
-(``/state``, ``/timeline``, ``/parties/{id}/history``, ``/events/{id}``, ``/live``).
+once per process and served from memory. The files live under ``/assets/{version}/``, the version a hash
+of them all, so a browser keeps them for good and asks again only when the service brings new ones; the
+page itself is always revalidated (ETag). The modules import each other by relative paths, which stay
+under the same version. The page reads the same JSON answers as any client (``/state``, ``/timeline``,
+``/parties/{id}/history``, ``/events/{id}``, ``/live``).
 
 Every answer carries a strict Content-Security-Policy: the page runs no inline script, no inline style
 and no event handler attribute, and loads nothing but its own files.
@@ -47,25 +50,32 @@ class Asset(NamedTuple):
     etag: str
 
 
-def load_assets(folder: Path = WEB) -> dict[str, Asset]:
-    """Every file of the page by name (one flat folder: a name is never a path)."""
+def _asset(body: bytes, media_type: str) -> Asset:
+    return Asset(body, media_type, f'"{hashlib.sha256(body).hexdigest()[:16]}"')
+
+
+def load_assets(folder: Path = WEB) -> tuple[str, dict[str, Asset]]:
+    """The version of the page's files, and every file by name (one flat folder: a name is never a path).
+    The page's links to its files name that version."""
     assets = {}
     for path in sorted(folder.iterdir()):
         media_type = MEDIA_TYPES.get(path.suffix)
-        if media_type is None or not path.is_file():
-            continue
-        body = path.read_bytes()
-        assets[path.name] = Asset(body, media_type, f'"{hashlib.sha256(body).hexdigest()[:16]}"')
-    return assets
+        if media_type is not None and path.is_file():
+            assets[path.name] = _asset(path.read_bytes(), media_type)
+    version = hashlib.sha256("".join(a.etag for a in assets.values()).encode()).hexdigest()[:12]
+    page = assets[PAGE]
+    assets[PAGE] = _asset(page.body.replace(b'"/assets/', f'"/assets/{version}/'.encode()), page.media_type)
+    return version, assets
 
 
-ASSETS = load_assets()
+VERSION, ASSETS = load_assets()
+FOREVER = "public, max-age=31536000, immutable"
 
 
-def _send(request: Request, asset: Asset) -> Response[bytes]:
+def _send(request: Request, asset: Asset, cache: str = "no-cache") -> Response[bytes]:
     headers = {
         "ETag": asset.etag,
-        "Cache-Control": "no-cache",  # revalidate: a new version of the service serves new files at once
+        "Cache-Control": cache,
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     }
@@ -81,9 +91,10 @@ class PageController(Controller):
     async def page(self, request: Request) -> Response[bytes]:
         return _send(request, ASSETS[PAGE])
 
-    @get("/assets/{name:str}", summary="A file the web page loads")
-    async def asset(self, request: Request, name: FromPath[str]) -> Response[bytes]:
+    @get("/assets/{version:str}/{name:str}", summary="A file the web page loads")
+    async def asset(self, request: Request, version: FromPath[str], name: FromPath[str]) -> Response[bytes]:
         found = ASSETS.get(name)
         if found is None or name == PAGE:
             raise problem(404, "No such asset", f"the page has no file {name!r}")
-        return _send(request, found)
+        # a page of another version (a server restarted with new files) gets today's file, not kept
+        return _send(request, found, FOREVER if version == VERSION else "no-cache")

@@ -22,6 +22,8 @@ const page = {
   fresh: new Set(), // events that arrived through /live
   refresh: null,
   source: null,
+  everything: new Map(), // the answers of "every event on the axis" by URL: a date change does not change them
+  panels: "",
 };
 
 const details = new Details($("#detail"), () => ({
@@ -55,7 +57,9 @@ async function load({ again = false } = {}) {
   try {
     const answers = await ask(view, controller.signal);
     render(view, key, answers);
+    // how long a view takes (bench/page.py reads these): in the DOM, and on screen after the next paint
     performance.measure("view", "view-asked");
+    requestAnimationFrame(() => setTimeout(() => performance.measure("view-painted", "view-asked")));
     if (!page.source) startLive();
   } catch (error) {
     if (!isAbort(error)) showError(error);
@@ -74,12 +78,26 @@ async function ask(view, signal) {
   for (let attempt = 0; ; attempt += 1) {
     const asks = Object.entries(questions(view, at));
     const answers = await Promise.all(
-      asks.map(([name, url]) => (name === "state" ? getJSON(url, signal) : getAll(url, "items", signal))),
+      asks.map(([name, url]) => {
+        if (name === "state") return getJSON(url, signal);
+        return name === "all" ? everything(url) : getAll(url, "items", signal);
+      }),
     );
     const positions = answers.map((answer) => answer.position);
     if (new Set(positions).size === 1 || attempt === 2) return Object.fromEntries(asks.map(([name], i) => [name, answers[i]]));
     at = Math.max(...positions);
   }
+}
+
+// Kept until an event is appended (a few of them: the filters change the URL).
+function everything(url) {
+  if (!page.everything.has(url)) {
+    const answer = getAll(url, "items");
+    answer.catch(() => page.everything.delete(url));
+    page.everything.set(url, answer);
+    if (page.everything.size > 4) page.everything.delete(page.everything.keys().next().value);
+  }
+  return page.everything.get(url);
 }
 
 function render(view, key, { state: answer, all, counting, occurred }) {
@@ -107,7 +125,11 @@ function render(view, key, { state: answer, all, counting, occurred }) {
   controls.vocabulary(state.parties, state.issues);
   controls.show(view, axis);
   const changed = matrix.render(state, view);
-  renderPanels(state, { proposals: $("#proposals"), agreements: $("#agreements"), meetings: $("#meetings") }, openEvent);
+  const panels = JSON.stringify([state.parties, state.proposals, state.agreements, state.meetings]);
+  if (panels !== page.panels) {
+    renderPanels(state, { proposals: $("#proposals"), agreements: $("#agreements"), meetings: $("#meetings") }, openEvent);
+    page.panels = panels;
+  }
   timelineNote(items.map(status), view);
   citation(view, position);
   const when = view.as_of ? `As of ${formatDate(view.as_of)}` : "Latest";
@@ -152,6 +174,7 @@ function startLive() {
   page.source = follow(page.head, (appended) => {
     page.head = Math.max(page.head, appended.position);
     page.fresh.add(appended.event.id);
+    page.everything.clear();
     if (page.view.at !== null) {
       citation(page.view, page.shown.position); // a cited view stays as cited; it says the log moved on
       return;
@@ -168,5 +191,6 @@ window.addEventListener("popstate", () => {
 watch($("#timeline"), () => page.shown && renderTimeline($("#timeline"), page.shown.timeline));
 
 renderLegend($("#legend"));
-history.replaceState(null, "", viewURL(page.view)); // one spelling of each view: the one the page links to
+// one spelling of each view: the one the page links to
+if (viewURL(page.view) !== location.pathname + location.search) history.replaceState(null, "", viewURL(page.view));
 load();

@@ -41,44 +41,54 @@ export class Matrix {
     });
   }
 
-  // Returns how many cells changed since the last render.
+  // Returns how many cells changed since the last render. When the rows and columns are those shown
+  // already, only the cells that now show something else are made again.
   render(state, filter) {
     const names = new Map(state.parties.map((p) => [p.id, p.name]));
     const stands = new Map(state.positions.map((s) => [cellKey(s.party, s.issue), s]));
     const parties = pick(state.parties, filter.party);
     const issues = pick(state.issues, filter.issue);
+    const shape = JSON.stringify([parties, issues]);
     const hadFocus = this.table.contains(document.activeElement);
+    const previous = this.drawn?.shape === shape ? this.drawn.cells : null;
+    const cells = new Map(); // key -> { td, look }
     this.meta = new Map();
     let changed = 0;
-    const rows = issues.map((issue) =>
-      h(
-        "tr",
-        {},
-        h(
-          "th",
-          { scope: "row" },
-          h("span", { class: "issue-id" }, issueLabel(issue.id)),
-          h("span", { class: "proposition" }, issue.proposition),
-        ),
-        parties.map((party) => {
-          const key = cellKey(party.id, issue.id);
-          const stand = stands.get(key) ?? null;
-          const was = this.stands ? (this.stands.get(key)?.stance ?? "none") : null;
-          this.meta.set(key, { party, issue, stand, names });
-          const cell = this.cell(key, party, issue, stand, was);
-          if (cell.dataset.changed === "true") changed += 1;
-          return cell;
-        }),
-      ),
-    );
-    const head = h("tr", {}, h("th", { scope: "col" }, "Issue"), parties.map((p) => h("th", { scope: "col" }, p.name)));
-    this.table.tHead.replaceChildren(head);
-    this.table.tBodies[0].replaceChildren(...rows);
+    const rows = issues.map((issue) => {
+      const tds = parties.map((party) => {
+        const key = cellKey(party.id, issue.id);
+        const stand = stands.get(key) ?? null;
+        const was = this.stands ? (this.stands.get(key)?.stance ?? "none") : null;
+        this.meta.set(key, { party, issue, stand, names });
+        const change = was !== null && was !== (stand?.stance ?? "none") ? was : null;
+        const look = JSON.stringify([stand?.stance, stand?.basis, stand?.since, stand?.event.id, change]);
+        const kept = previous?.get(key);
+        const td = kept?.look === look ? kept.td : this.cell(key, party, issue, stand, was);
+        if (kept && kept.td !== td) kept.td.replaceWith(td);
+        cells.set(key, { td, look });
+        if (td.dataset.changed === "true") changed += 1;
+        return td;
+      });
+      if (previous) return null;
+      const header = h(
+        "th",
+        { scope: "row" },
+        h("span", { class: "issue-id" }, issueLabel(issue.id)),
+        h("span", { class: "proposition" }, issue.proposition),
+      );
+      return h("tr", {}, header, tds);
+    });
+    if (!previous) {
+      const head = h("tr", {}, h("th", { scope: "col" }, "Issue"), parties.map((p) => h("th", { scope: "col" }, p.name)));
+      this.table.tHead.replaceChildren(head);
+      this.table.tBodies[0].replaceChildren(...rows);
+    }
+    this.drawn = { shape, cells };
     this.stands = stands;
     const target = this.button(this.focusKey) ?? this.table.querySelector(".cell-button");
     if (target) {
       target.tabIndex = 0;
-      if (hadFocus) target.focus();
+      if (hadFocus && !target.contains(document.activeElement)) target.focus();
     }
     return changed;
   }

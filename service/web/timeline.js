@@ -71,22 +71,40 @@ export function watch(root, redraw) {
   }).observe(root);
 }
 
-export function renderTimeline(root, { items, status, axis, marker, group, names, fresh, onOpen }) {
+// Draws the timeline, or, when only the chosen point on the axes moved (the same events, rows and lanes),
+// restyles the items and moves the marker: a slider step touches no more of the page than it must.
+export function renderTimeline(root, view) {
+  const { items, status, axis, group } = view;
+  const statuses = new Map(items.map((item) => [item.event.id, status(item)]));
+  const unknown = [...statuses].filter(([, st]) => st === "unknown").map(([id]) => id);
+  const shape = items.map((i) => `${i.event.id}:${i.position}:${i.retracted}:${i.corrected}`);
+  const key = JSON.stringify([shape, unknown, group, axis, Math.round(root.seenWidth), [...view.names]]);
+  if (key !== root.drawnKey) draw(root, view, statuses);
+  root.drawnKey = key;
+  const byId = new Map(items.map((item) => [item.event.id, item]));
+  for (const button of root.querySelectorAll(".tl-item")) {
+    button.item = byId.get(button.dataset.eventId);
+    mark(button, statuses.get(button.dataset.eventId), view.fresh);
+  }
+  placeMarker(root, view.marker === null ? null : ROW_LABEL_PX + root.x(view.marker + 1));
+}
+
+function draw(root, { items, axis, group, names, onOpen }, statuses) {
   const focusedId = root.contains(document.activeElement) ? document.activeElement.dataset.eventId : null;
   const days = axis.last - axis.first + 1;
   const dayPx = Math.max(MIN_DAY_PX, (root.seenWidth - ROW_LABEL_PX) / days);
   const x = (day) => (day - axis.first) * dayPx;
+  root.x = x;
   const width = Math.ceil(days * dayPx) + LABEL_PX;
-
   const ticks = monthsBetween(axis.first, axis.last)
     .filter(({ day }) => day >= axis.first)
     .map(({ day, label }) => place(h("span", { class: "tl-tick" }, label), x(day)));
   const rows = rowsOf(items, group, names).map((row) => {
     const lanes = [];
     const entries = row.items.map((item) => {
-      const st = status(item);
-      const { element, left, footprint } = itemElement(item, st, x, axis, dayPx, fresh);
-      if (st === "unknown") return h("li", { hidden: true }, element); // not yet public: left out
+      const { element, left, footprint } = itemElement(item, x, axis, dayPx);
+      element.addEventListener("click", () => onOpen(element.item, element));
+      if (statuses.get(item.event.id) === "unknown") return h("li", { hidden: true }, element); // not yet public
       let lane = lanes.findIndex((end) => end + GAP_PX <= left);
       if (lane < 0) lane = lanes.push(0) - 1;
       lanes[lane] = left + footprint;
@@ -97,25 +115,48 @@ export function renderTimeline(root, { items, status, axis, marker, group, names
     track.style.height = `${Math.max(lanes.length, 1) * LANE_PX}px`;
     return h("section", { class: "tl-row", "aria-label": row.label }, h("h3", { class: "tl-row-label" }, row.label), track);
   });
-
   const canvas = h("div", { class: "tl-canvas" }, h("div", { class: "tl-axis", "aria-hidden": "true" }, ticks), rows);
   canvas.style.width = `${width + ROW_LABEL_PX}px`;
   canvas.style.setProperty("--row-label", `${ROW_LABEL_PX}px`);
-  if (marker !== null) {
-    const left = ROW_LABEL_PX + x(marker + 1);
-    const shade = h("div", { class: "tl-after", "aria-hidden": "true" }, h("span", {}, "after the date"));
-    const line = h("div", { class: "tl-marker", "aria-hidden": "true" });
-    shade.style.left = line.style.left = `${left}px`;
-    canvas.append(shade, line);
-  }
   if (!rows.length) canvas.append(h("p", { class: "tl-empty" }, "No event matches."));
   root.replaceChildren(canvas);
-  if (marker !== null) keepInView(root, ROW_LABEL_PX + x(marker + 1));
-  for (const button of root.querySelectorAll(".tl-item")) button.addEventListener("click", () => onOpen(button.item, button));
+  root.marker = null;
   if (focusedId) root.querySelector(`.tl-item[data-event-id="${CSS.escape(focusedId)}"]`)?.focus();
 }
 
-function itemElement(item, st, x, axis, dayPx, fresh) {
+const NOTES = { after: "after the chosen date", retracted: "retracted", unknown: "not yet reported" };
+
+// What an item is at the chosen point on the axes: its classes, data-counts and spoken label.
+function mark(button, st, fresh) {
+  if (button.dataset.status === st && button.classList.contains("fresh") === fresh.has(button.dataset.eventId)) return;
+  const { item } = button;
+  button.classList.remove(`status-${button.dataset.status}`);
+  button.classList.add(`status-${st}`);
+  button.classList.toggle("fresh", fresh.has(item.event.id));
+  button.dataset.status = st;
+  button.dataset.counts = String(st === "counts");
+  const label = [formatDate(item.dates.occurred.text), item.event.title, NOTES[st], item.corrected && "corrected"];
+  button.setAttribute("aria-label", label.filter(Boolean).join(": "));
+}
+
+function placeMarker(root, left) {
+  if (left === null) {
+    root.marker?.forEach((element) => element.remove());
+    root.marker = null;
+    return;
+  }
+  if (!root.marker) {
+    root.marker = [
+      h("div", { class: "tl-after", "aria-hidden": "true" }, h("span", {}, "after the date")),
+      h("div", { class: "tl-marker", "aria-hidden": "true" }),
+    ];
+    root.firstElementChild.append(...root.marker);
+  }
+  for (const element of root.marker) element.style.left = `${left}px`;
+  keepInView(root, left);
+}
+
+function itemElement(item, x, axis, dayPx) {
   const { occurred } = item.dates;
   const start = toDay(occurred.start);
   const end = occurred.end ? toDay(occurred.end) : start;
@@ -128,13 +169,9 @@ function itemElement(item, st, x, axis, dayPx, fresh) {
     "tl-item",
     point ? "tl-point" : "tl-span",
     `prec-${occurred.precision}`,
-    `status-${st}`,
     start < axis.first && "clipped-start",
     end > axis.last && "clipped-end",
-    fresh.has(item.event.id) && "fresh",
   ];
-  const notes = { after: "after the chosen date", retracted: "retracted", unknown: "not yet reported" };
-  const label = [formatDate(occurred.text), item.event.title, notes[st], item.corrected && "corrected"];
   const bar = h("span", { class: point ? "tl-dot" : "tl-bar", "aria-hidden": "true" });
   if (!point) bar.style.width = `${span}px`;
   const element = h(
@@ -142,9 +179,8 @@ function itemElement(item, st, x, axis, dayPx, fresh) {
     {
       type: "button",
       class: classes.filter(Boolean).join(" "),
-      "aria-label": label.filter(Boolean).join(": "),
       title: `${formatDate(occurred.text)} — ${item.event.title}`,
-      dataset: { eventId: item.event.id, counts: String(st === "counts"), status: st },
+      dataset: { eventId: item.event.id },
     },
     bar,
     h("span", { class: "tl-label" }, item.corrected ? "✎ " : "", item.event.title),
