@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate lint bench clean
+.PHONY: run test migrate lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,16 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python -m service migrate
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The page's browser tests drive Debian's Chromium (TIMELINE_TEST_CHROMIUM names another). As root, it is
+# installed where missing; whatever happens here, the tests go on (without a browser those tests skip).
+CHROMIUM := $(or $(TIMELINE_TEST_CHROMIUM),/usr/bin/chromium)
+browser:
+	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; }; \
+	  test -x "$(CHROMIUM)" || echo "no Chromium at $(CHROMIUM): the browser tests will skip (under CI=true they fail)"
 
 # the write path beside the raw database and the eventsourcing library (needs wrk: apt-get install wrk)
 bench: $(STAMP)

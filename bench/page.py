@@ -90,7 +90,9 @@ def summary(name: str, values: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--screenshot", type=Path, help="save the first view, 1280 px wide, to this PNG")

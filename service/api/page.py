@@ -23,10 +23,10 @@ from litestar.params import FromPath
 from service.api.problems import problem
 
 WEB = Path(__file__).resolve().parent.parent / "web"
-MEDIA_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
+MEDIA_TYPES = {  # Litestar adds "; charset=utf-8" to the text types
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
     ".svg": "image/svg+xml",
 }
 CONTENT_SECURITY_POLICY = "; ".join(
