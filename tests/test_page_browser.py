@@ -4,6 +4,7 @@ is what the API answers for that date. Expected values are read from the API, ne
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from tests.browser import Site, Tab, settled
 
@@ -236,3 +237,58 @@ def test_keyboard_alone_moves_the_slider_opens_a_cell_and_closes_it(site: Site, 
     page.keyboard.press("Escape")
     page.wait_for_selector("#detail:not([open])", state="attached")
     assert page.evaluate(where) == list(target)  # focus is back on the cell
+
+
+def test_a_basis_and_an_interval_show_where_the_api_gives_them(site: Site, tab: Tab) -> None:
+    """Answers as they will be once stances carry a basis and dates may be intervals: the page shows the
+    basis (an inferred one marked apart) and draws an interval from its start to its end."""
+    deal = next(
+        a for a in site.get("/state", as_of="2025-02-27")["state"]["agreements"] if "ukraine" in a["between"]
+    )
+    deal_event = deal["history"][-1]["event"]
+    interval = {
+        "text": "2025-02-18/2025-02-26",
+        "start": "2025-02-18",
+        "end": "2025-02-26",
+        "precision": "day",
+    }
+    interval |= {"approximate": False, "uncertain": False}
+
+    def state_with_bases(route) -> None:
+        response = route.fetch()
+        answer = response.json()
+        for stand in answer["state"]["positions"]:
+            stand["basis"] = "inferred" if stand["party"] == "us" else "stated"
+            if stand["event"]["id"] == deal_event:
+                stand |= {
+                    "since": interval["text"],
+                    "since_start": interval["start"],
+                    "since_end": interval["end"],
+                }
+        route.fulfill(response=response, json=answer)
+
+    def timeline_with_an_interval(route) -> None:
+        response = route.fetch()
+        answer = response.json()
+        for item in answer["items"]:
+            if item["event"]["id"] == deal_event:
+                item["dates"]["occurred"] = interval
+        route.fulfill(response=response, json=answer)
+
+    tab.page.route(re.compile(r"/state\?"), state_with_bases)
+    tab.page.route(re.compile(r"/timeline\?"), timeline_with_an_interval)
+    page = tab.open(site.base, "?as_of=2025-02-27")
+    us = '#matrix td[data-party="us"][data-issue="resource_deal"]'
+    ukraine = '#matrix td[data-party="ukraine"][data-issue="resource_deal"]'
+    assert page.get_attribute(us, "data-basis") == "inferred"
+    assert page.text_content(f"{us} .basis-inferred") == "inferred"
+    assert page.text_content(f"{ukraine} .basis") == "stated"
+    assert page.locator('#matrix td[data-stance="none"] .basis').count() == 0
+    item = page.locator(f'.tl-item[data-event-id="{deal_event}"]').first
+    assert "tl-span" in item.get_attribute("class")
+    assert item.get_attribute("aria-label").startswith("18 Feb 2025 – 26 Feb 2025")
+    page.click(ukraine)
+    page.wait_for_selector("#detail[open] .since")
+    assert page.text_content("#detail .since").startswith("Since 18 Feb 2025 – 26 Feb 2025")
+    tab.shot("basis-and-interval")
+    page.keyboard.press("Escape")

@@ -102,7 +102,12 @@ function standBlock(stand, openEvent) {
     h("p", { class: "stance-line" }, h("strong", {}, stand.stance), stand.basis ? h("span", { class: `basis basis-${stand.basis}` }, stand.basis) : null),
     h("p", {}, stand.summary),
     stand.quote ? h("blockquote", { class: "quote" }, `“${stand.quote}”`) : null,
-    h("p", {}, `Since ${describeDate(stand.since, stand.since_precision)}`, stand.since_end ? ` (until ${formatDate(stand.since_end)})` : ""),
+    h(
+      "p",
+      { class: "since" },
+      `Since ${describeDate(stand.since, stand.since_precision)}`,
+      stand.since_end && !stand.since.includes("/") ? `, a date that runs to ${formatDate(stand.since_end)}` : "",
+    ),
     h(
       "p",
       {},
