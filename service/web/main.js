@@ -136,12 +136,13 @@ function render(view, key, { state: answer, all, counting, occurred }) {
   controls.show(view, axis);
   const changed = matrix.render(state, view);
   citation(view, position);
+  const asOf = view.as_of ? `as of ${formatDate(view.as_of)}` : "as the log stands";
   const when = view.as_of ? `As of ${formatDate(view.as_of)}` : "Latest";
   const known = view.known_at ? `, as known on ${formatDate(view.known_at)}` : "";
   const marked = changed ? ` · ${changed} cell${changed > 1 ? "s" : ""} changed` : "";
   $("#status").textContent = `${when}${known} · log position ${position}${marked}`;
   $("#status").classList.remove("error");
-  $("#matrix-caption").textContent = `Every party's stance on every issue: ${when.toLowerCase()}${known}`;
+  $("#matrix-caption").textContent = `Every party's stance on every issue, ${asOf}${known}`;
   document.title = `${when}${known} — Negotiation Timeline`;
   document.documentElement.dataset.position = String(position);
 

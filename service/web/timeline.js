@@ -11,7 +11,7 @@ const DEFINITIONS = new Set(["PartyDefined", "IssueDefined"]);
 const LANE_PX = 26;
 const LABEL_PX = 160; // room each item keeps for its title, so that titles in a lane never overlap
 const GAP_PX = 6;
-const MIN_DAY_PX = 8;
+const MIN_DAY_PX = 5;
 const ROW_LABEL_PX = 120;
 const LONG_DAYS = 62; // a span longer than this (a year, an open interval) does not stretch the axis
 
@@ -92,7 +92,7 @@ export function renderTimeline(root, view) {
 function draw(root, { items, axis, group, names, onOpen }, statuses) {
   const focusedId = root.contains(document.activeElement) ? document.activeElement.dataset.eventId : null;
   const days = axis.last - axis.first + 1;
-  const dayPx = Math.max(MIN_DAY_PX, (root.seenWidth - ROW_LABEL_PX) / days);
+  const dayPx = Math.max(MIN_DAY_PX, (root.seenWidth - ROW_LABEL_PX - LABEL_PX) / days); // the last titles fit too
   const x = (day) => (day - axis.first) * dayPx;
   root.x = x;
   const width = Math.ceil(days * dayPx) + LABEL_PX;
