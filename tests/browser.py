@@ -24,7 +24,7 @@ import pytest
 from service.database import connect
 from service.dataset import bundled, load
 from service.store import EventStore
-from tests.conftest import IN_CI, TOKEN
+from tests.conftest import TOKEN, unavailable
 from tests.server import free_port, running_server
 
 CHROMIUM = os.environ.get("TIMELINE_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -33,10 +33,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 
 
 def _browser_unavailable(reason: str):
-    message = f"browser tests need Chromium and Playwright for Python: {reason}"
-    if IN_CI:
-        pytest.fail(f"under CI=true a skipped browser test is a failure: {message}", pytrace=False)
-    pytest.skip(message)
+    unavailable("browser", f"browser tests need Chromium and Playwright for Python: {reason}")
 
 
 @pytest.fixture(scope="session")
