@@ -170,6 +170,7 @@ function timelineNote(statuses, view) {
   if (view.as_of) parts.push(`${count("after")} lie after ${formatDate(view.as_of)} (faded, right of the line)`);
   if (count("unknown")) parts.push(`${count("unknown")} had happened but were not yet reported by ${formatDate(view.known_at)}, and are left out`);
   if (count("retracted")) parts.push(`${count("retracted")} retracted (struck through)`);
+  if (!view.vocabulary) parts.push("the definitions of parties and issues are left out (see Filters)");
   $("#timeline-note").textContent = `${parts.join("; ")}. A dot is a day, a bar a month or longer.`;
 }
 
