@@ -7,8 +7,9 @@ asks the API for a view until that view is in the DOM, ``view-painted`` until th
 - first view, cold: a fresh browser context (nothing cached) opens ``/?as_of=2025-02-19``; the time from
   navigation start until the first view is in the DOM, and until it is painted;
 - first view, warm: the same in a context that has loaded the page before (its files are cached for good);
-- slider: the slider focused, one press of the arrow key at a time (a day each, and a new entry in the
-  browser's history), the time from the key press until the new view is painted.
+- slider: the slider focused on 5 February, one press of an arrow key at a time (a day each, a new entry in
+  the browser's history; back at the end of the axis), the time from the key press until the new view is
+  painted.
 
 ``python bench/page.py [--runs 15] [--steps 20] [--screenshot docs/page.png]``
 """
@@ -35,11 +36,15 @@ from service.store import EventStore  # noqa: E402
 
 CHROMIUM = os.environ.get("TIMELINE_TEST_CHROMIUM", "/usr/bin/chromium")
 VIEW = "/?as_of=2025-02-19"
-SLIDER_FROM = "/?as_of=2025-02-10"
+SLIDER_FROM = "/?as_of=2025-02-05"
 READY = "() => document.documentElement.dataset.ready === 'true'"
 SETTLED = (
     "() => { const d = document.documentElement.dataset; "
     "return d.loading === 'false' && d.view === location.pathname + location.search; }"
+)
+AT_THE_ENDS = (
+    "() => { const slider = document.querySelector('#slider'); "
+    "return [slider.max, slider.min].map(end => slider.value === end); }"
 )
 FIRST_VIEW = """() => new Promise(done => {
   const wait = () => {
@@ -68,10 +73,13 @@ def slider_steps(context, base: str, steps: int) -> list[float]:
     page.wait_for_function(SETTLED, polling=50)
     page.focus("#slider")
     durations = []
+    key = "ArrowRight"
     for _ in range(steps):
+        last, first = page.evaluate(AT_THE_ENDS)
+        key = "ArrowLeft" if last else "ArrowRight" if first else key  # back and forth along the axis
         page.evaluate("() => { performance.clearMeasures(); }")
         start = page.evaluate("() => performance.now()")
-        page.keyboard.press("ArrowRight")
+        page.keyboard.press(key)
         page.wait_for_function(SETTLED, polling=20)
         painted = page.wait_for_function(
             "() => performance.getEntriesByName('view-painted').at(-1)?.duration", polling=10
