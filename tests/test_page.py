@@ -22,6 +22,7 @@ from tests.server import clean_env
 
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 IMPORT = re.compile(r"""^import\s+(?:[\w*{}\s,]+?\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
+UNSAFE = re.compile(r"\.(inner|outer)HTML\b|insertAdjacentHTML|document\.write|\beval\(|\bFunction\(")
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "page.py"
 
 
@@ -111,6 +112,8 @@ def test_every_file_the_page_loads_answers_200_with_its_type_and_is_kept_for_goo
         assert response.headers["x-content-type-options"] == "nosniff"
         text = re.sub(r'xmlns="[^"]*"', "", response.text)  # a namespace name, not something to load
         assert not re.search(r"""["'(]\s*(https?:)?//""", text), f"{url} loads from elsewhere"
+        # text from the log becomes text nodes, never markup, and no string becomes code
+        assert not re.search(UNSAFE, text), url
 
 
 def test_an_unchanged_file_is_not_sent_again_and_an_unknown_one_is_a_404(web: TestClient) -> None:
