@@ -32,6 +32,7 @@ class Markup(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.loads: list[str] = []
+        self.preloads: list[str] = []
         self.refused: list[str] = []
         self.scripts: list[dict[str, str | None]] = []
         self._in_script = False
@@ -47,6 +48,8 @@ class Markup(HTMLParser):
         for name in ("src", "href"):
             if tag in ("script", "link", "img") and found.get(name):
                 self.loads.append(found[name])
+        if tag == "link" and found.get("rel") == "modulepreload":
+            self.preloads.append(found["href"])
 
     def handle_endtag(self, tag: str) -> None:
         self._in_script = self._in_script and tag != "script"
@@ -102,7 +105,9 @@ def test_every_file_the_page_loads_answers_200_with_its_type_and_is_kept_for_goo
     markup = page_markup(web)
     assert markup.loads and all(re.fullmatch(r"/assets/[0-9a-f]{12}/[\w.-]+", url) for url in markup.loads)
     scripts = [s["src"] for s in markup.scripts]
-    urls = set(markup.loads) | set(module_graph(web, scripts))
+    modules = set(module_graph(web, scripts))
+    assert modules - set(scripts) == set(markup.preloads)  # every module asked for at once, none forgotten
+    urls = set(markup.loads) | modules
     assert {url.rsplit("/", 1)[1] for url in urls} >= {"main.js", "page.css", "icon.svg", "live.js"}
     for url in urls:
         response = web.get(url)
