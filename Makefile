@@ -11,7 +11,7 @@ LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test migrate lint bench lock clean
+.PHONY: run test migrate lint bench lock clean browser
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ run: $(RUN_STAMP)
 migrate: $(RUN_STAMP)
 	$(BIN)/python -m service migrate
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) browser
 	$(BIN)/python -m pytest
 
 # the lock files, written again from pyproject.toml's dependencies (run after changing them)
@@ -42,6 +42,14 @@ lock: | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet pip-tools
 	$(BIN)/pip-compile $(LOCK_FLAGS) -o $(RUN_LOCK) pyproject.toml
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra test -o $(TEST_LOCK) pyproject.toml
+
+# The page's browser tests drive Debian's Chromium (TIMELINE_TEST_CHROMIUM names another). As root, it is
+# installed where missing; whatever happens here, the tests go on (without a browser those tests skip).
+CHROMIUM := $(or $(TIMELINE_TEST_CHROMIUM),/usr/bin/chromium)
+browser:
+	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; }; \
+	  test -x "$(CHROMIUM)" || echo "no Chromium at $(CHROMIUM): the browser tests will skip (under CI=true they fail)"
 
 # the write path beside the raw database and the eventsourcing library (needs wrk: apt-get install wrk)
 bench: $(TEST_STAMP)

@@ -23,6 +23,7 @@ from service.api.live import LiveController
 from service.api.metrics import Metrics, metrics
 from service.api.middleware import Operations, note_problem
 from service.api.openapi import EdtfDateSchema
+from service.api.page import PageController
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
 from service.api.security import Cors, ReadAccess
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             health,
             ready,
             metrics,
+            PageController,
         ],
         dependencies={
             "store": Provide(lambda: store, sync_to_thread=False),

@@ -21,16 +21,23 @@ from service.storage.database import Database, connect, migrate
 from service.storage.log import EventStore
 from service.storage.tables import metadata, proj_stands_rendering
 
+pytest_plugins = ["tests.browser"]  # the browser, and servers over the seeded data, for the page's tests
+
 ADMIN_URL = os.environ.get("TIMELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TOKEN = "test-token"
 
 
-def _postgres_unavailable(reason: str):
-    message = f"PostgreSQL tests need a server at {ADMIN_URL} (or TIMELINE_TEST_POSTGRES_URL): {reason}"
+def unavailable(what: str, message: str):
+    """Skip the test, saying why; under CI=true fail it instead."""
     if IN_CI:
-        pytest.fail(f"under CI=true a skipped PostgreSQL test is a failure: {message}", pytrace=False)
+        pytest.fail(f"under CI=true a skipped {what} test is a failure: {message}", pytrace=False)
     pytest.skip(message)
+
+
+def _postgres_unavailable(reason: str):
+    where = f"{ADMIN_URL} (or TIMELINE_TEST_POSTGRES_URL)"
+    unavailable("PostgreSQL", f"PostgreSQL tests need a server at {where}: {reason}")
 
 
 @pytest.fixture(scope="session")
