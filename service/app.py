@@ -9,14 +9,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 
 from events.codec import enc_hook
-from service.api.append import AppendRequest
 from events.dates import EdtfDate
-from service.api.append import AppendController
+from service.api.append import AppendController, AppendRequest
 from service.api.feeds.controller import FeedsController
 from service.api.health import health
 from service.api.live import LiveController
@@ -24,8 +23,8 @@ from service.api.openapi import (
     EdtfDateSchema,
     document_body,
     event_date_schema,
-    plain_query_parameters,
     finish_document,
+    plain_query_parameters,
 )
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
@@ -107,9 +106,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             version="0.1.0",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         on_startup=[settle_collector, committer.start, live_log.start],
         on_shutdown=[close],

@@ -43,7 +43,9 @@ class AppendController(Controller):
     async def append(
         self,
         request: Request,
-        stream: Annotated[str, path_id(STREAM_PATTERN, "a stream name", "one that does not match is a 422 problem")],
+        stream: Annotated[
+            str, path_id(STREAM_PATTERN, "a stream name", "one that does not match is a 422 problem")
+        ],
     ) -> Response[AppendView]:
         # The committer and the live log come from the app's state, not as dependencies: Litestar
         # resolves several dependencies in a task group of their own, which cost this, the one handler

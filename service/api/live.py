@@ -43,7 +43,9 @@ class LiveController(Controller):
         live_log: NamedDependency[LiveLog],
         after: Annotated[
             int | None,
-            Parameter(gt=-1, le=MAX_POSITION, description="start after this position (default: the head now)"),
+            Parameter(
+                gt=-1, le=MAX_POSITION, description="start after this position (default: the head now)"
+            ),
         ] = None,
         party: Parties = None,
         issue: Issues = None,

@@ -3,7 +3,8 @@
 A constraint is declared once, where it is enforced: a pattern or a bound given to a query parameter's
 ``Parameter`` is checked by Litestar's signature model (a 400 problem) and rendered in the schema from the
 same value, so the two cannot drift. Dates and path ids are checked by the handler itself (a date's error
-says which day a month lacks; a path id that cannot name anything is a 404), against the same patterns. What a pattern cannot say (an interval that ends before it starts, a
+says which day a month lacks; a path id that cannot name anything is a 404), against the same patterns.
+What a pattern cannot say (an interval that ends before it starts, a
 cursor that decodes) is named by a ``format`` (``edtf-date``, ``timeline-cursor``, ``changes-cursor``) and
 described; the handler refuses such a value with a 400 problem. ``answers(...)`` declares, in one line per
 route, every status an operation can answer with, each with its media type and body schema.
@@ -64,9 +65,9 @@ def date_parameter(description: str, pattern: str = CLOSED_DATE, name: str | Non
 
 
 def cursor_parameter(kind: str) -> Any:
-    """A keyset cursor: any text of its alphabet is well formed; only one this service gave out decodes."""
+    """A keyset cursor: only one this service gave out decodes, which its format says (a pattern of its
+    alphabet, ``CURSOR``, would call text valid that is no cursor)."""
     return Parameter(
-        pattern=CURSOR,
         description="the cursor of the next page, from the `next` link of an answer; one that does not "
         "decode, or belongs to another order, is a 400 problem",
         schema_extra={"format": f"{kind}-cursor"},
@@ -78,6 +79,7 @@ def matching(pattern: str, description: str) -> Any:
     return Annotated[str, msgspec.Meta(pattern=pattern), Parameter(pattern=pattern, description=description)]
 
 
+_NOT_FOUND = "one not defined is a 404 problem"
 # The filters the log, the timeline and /live share: each value as every such name is written.
 Parties = Annotated[list[matching(SLUG_PATTERN, "a party id")] | None, Parameter(description="party ids")]
 Issues = Annotated[list[matching(SLUG_PATTERN, "an issue id")] | None, Parameter(description="issue ids")]
@@ -85,7 +87,9 @@ Streams = Annotated[list[matching(STREAM_PATTERN, "a stream")] | None, Parameter
 EventType = Literal[tuple(sorted(EVENT_TYPES))]  # type: ignore[valid-type]
 
 
-def path_id(pattern: str | None, what: str, refused: str = "one not defined is a 404 problem", **schema: Any) -> Any:
+def path_id(
+    pattern: str | None, what: str, refused: str = "one not defined is a 404 problem", **schema: Any
+) -> Any:
     """A path parameter naming a thing: documented with the pattern every such name has; the handler
     itself refuses a name that does not match (a GET answers it, like one that names nothing, with 404)."""
     extra = {"pattern": pattern} if pattern else {}
@@ -140,6 +144,7 @@ def finish_document(app: Litestar, *steps: Callable[[OpenAPI], None]) -> None:
     _DOCUMENTS.append(document)
 
 
+_NULL = OpenAPIType.NULL
 _LAX = (OpenAPIType.INTEGER, OpenAPIType.NUMBER, OpenAPIType.BOOLEAN)
 
 
@@ -153,7 +158,9 @@ def plain_query_parameters(document: OpenAPI) -> None:
                 schema = getattr(parameter, "schema", None)
                 if not isinstance(schema, Schema) or not schema.one_of or parameter.required:
                     continue
-                kept = [s for s in schema.one_of if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)]
+                kept = [
+                    s for s in schema.one_of if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)
+                ]
                 if len(kept) != 1 or not isinstance(kept[0], Schema) or kept[0].type in _LAX:
                     continue
                 outer = {
@@ -202,4 +209,6 @@ class EdtfDateSchema(OpenAPISchemaPlugin):
         return value is EdtfDate
 
     def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
-        return Schema(type=OpenAPIType.STRING, **{k: v for k, v in event_date_schema().items() if k != "type"})
+        return Schema(
+            type=OpenAPIType.STRING, **{k: v for k, v in event_date_schema().items() if k != "type"}
+        )

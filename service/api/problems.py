@@ -26,6 +26,7 @@ class ProblemView(msgspec.Struct, kw_only=True):
     pointer: str | None = None  # a JSON pointer into the request body
     parameter: str | None = None  # the query parameter at fault
 
+
 _FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<field>[^`]+)`")
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 

@@ -22,6 +22,7 @@ HEAD_HEADER = "Timeline-Head"
 # exactly up to 2**53 - 1 (the largest integer a double holds exactly, so the schema's bound is exact too);
 # larger numbers are refused as bad input.
 MAX_POSITION = 2**53 - 1
+MAX_VERSION = 2**31 - 1  # a stream's versions are 32-bit integers in the database
 
 
 def read_response(request: Request, content: object, head: int, position: int | None = None) -> Response:
@@ -100,13 +101,15 @@ class LogController(Controller):
             raise problem(404, "No such event", f"no event {ident} is stored")
         return read_response(request, SingleEventView(head, EventView.of(found)), head)
 
-    @get("/streams/{stream:str}", summary="One stream's events in version order", responses=answers(*READ, 404))
+    @get(
+        "/streams/{stream:str}", summary="One stream's events in version order", responses=answers(*READ, 404)
+    )
     async def get_stream(
         self,
         request: Request,
         store: NamedDependency[EventStore],
         stream: Annotated[str, path_id(STREAM_PATTERN, "a stream name")],
-        from_version: Annotated[int, Parameter(ge=1, le=MAX_POSITION)] = 1,
+        from_version: Annotated[int, Parameter(ge=1, le=MAX_VERSION)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> Response[StreamView]:
         page, version = await anyio.to_thread.run_sync(store.read_stream, stream, from_version, limit)

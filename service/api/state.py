@@ -89,7 +89,9 @@ class StateController(Controller):
         state, position, head = await answer(projections, asked.axes, projections.vocabulary)
         return read_response(request, IssuesView(position, head, asked.echo, state.issues), head, position)
 
-    @get("/parties/{party_id:str}", summary="One party's stance on every issue", responses=answers(*READ, 404))
+    @get(
+        "/parties/{party_id:str}", summary="One party's stance on every issue", responses=answers(*READ, 404)
+    )
     async def party(
         self,
         request: Request,

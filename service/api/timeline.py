@@ -24,7 +24,6 @@ from service.api.openapi import (
     cursor_parameter,
     date_parameter,
 )
-
 from service.api.params import At, KnownAt, axes_of, parse_date, query_date
 from service.api.problems import problem
 from service.api.reads import MAX_POSITION, read_response
@@ -139,7 +138,9 @@ async def timeline_query(
     request: Request,
     from_: Annotated[
         str | None,
-        date_parameter("occurred on or after this date (its start; its end may be open)", START_DATE, name="from"),
+        date_parameter(
+            "occurred on or after this date (its start; its end may be open)", START_DATE, name="from"
+        ),
     ] = None,
     to: Annotated[str | None, date_parameter("occurred on or before this date (its end)")] = None,
     party: Parties = None,

@@ -71,7 +71,10 @@ class FeedsController(Controller):
         return feed_response(timeline_query, page, atom_feed(page, urls), urls)
 
     @get(
-        "/timeline.json", media_type=JSON_FEED, summary="The timeline as a JSON Feed 1.1", responses=answers(*READ)
+        "/timeline.json",
+        media_type=JSON_FEED,
+        summary="The timeline as a JSON Feed 1.1",
+        responses=answers(*READ),
     )
     async def json_feed(
         self, timeline: NamedDependency[Timeline], timeline_query: NamedDependency[TimelineQuery]
