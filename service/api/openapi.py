@@ -49,7 +49,6 @@ START_DATE = rf"^{DATE}(?:/(?:{DATE}|\.\.)?)?$"
 EVENT_DATE = rf"^{_QUALIFIED}(?:/(?:{_QUALIFIED}|\.\.)?)?$"
 DATE_FORMAT = "edtf-date"
 _SEMANTICS = " An interval may not end before it starts (a 400 problem)."
-CURSOR = "^[A-Za-z0-9_-]{1,400}$"
 
 
 def date_parameter(description: str, pattern: str = CLOSED_DATE, name: str | None = None) -> Any:
@@ -66,7 +65,7 @@ def date_parameter(description: str, pattern: str = CLOSED_DATE, name: str | Non
 
 def cursor_parameter(kind: str) -> Any:
     """A keyset cursor: only one this service gave out decodes, which its format says (a pattern of its
-    alphabet, ``CURSOR``, would call text valid that is no cursor)."""
+    alphabet would call text valid that is no cursor)."""
     return Parameter(
         description="the cursor of the next page, from the `next` link of an answer; one that does not "
         "decode, or belongs to another order, is a 400 problem",

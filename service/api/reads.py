@@ -84,7 +84,7 @@ class LogController(Controller):
     @get(
         "/events/{event_id:str}",
         summary="One event, and whether and by what it was retracted or corrected",
-        responses=answers(304, 404, 405),
+        responses=answers(*READ, 404),
     )
     async def get_event(
         self,
