@@ -15,8 +15,10 @@ from msgspec import Meta, Struct, field
 
 from events.dates import EdtfDate
 
-Slug = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="a lower-case identifier")]
-StreamName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,127}$", description="a stream name")]
+SLUG_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+STREAM_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,127}$"
+Slug = Annotated[str, Meta(pattern=SLUG_PATTERN, description="a lower-case identifier")]
+StreamName = Annotated[str, Meta(pattern=STREAM_PATTERN, description="a stream name")]
 Text = Annotated[str, Meta(min_length=1, max_length=10_000)]
 Stance = Literal["supports", "opposes", "conditional", "neutral", "unclear"]
 # What a stance rests on: the party's own words (quoted, or a statement the source attributes to a named

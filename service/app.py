@@ -11,18 +11,25 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 
 from events.codec import enc_hook
 from events.dates import EdtfDate
-from service.api.append import AppendController
+from service.api.append import AppendController, AppendRequest
 from service.api.feeds.controller import FeedsController
 from service.api.health import health, ready
 from service.api.lifecycle import Lifecycle
 from service.api.live import LiveController
 from service.api.metrics import Metrics, metrics
 from service.api.middleware import Operations, note_problem
-from service.api.openapi import EdtfDateSchema
+from service.api.openapi import (
+    EdtfDateSchema,
+    document_body,
+    event_date_schema,
+    finish_document,
+    plain_query_parameters,
+)
 from service.api.page import PageController
 from service.api.problems import MAX_BODY_BYTES, from_http, from_validation
 from service.api.reads import LogController
@@ -139,6 +146,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             version="0.1.0",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         on_startup=[settle_collector, committer.start, live_log.start, lifecycle.start],
         on_shutdown=[close],
@@ -153,4 +161,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         read_access=ReadAccess(settings.read_tokens),
         known_head=lambda: live_log.head,
     )
+    finish_document(
+        app,
+        plain_query_parameters,
+        lambda document: document_body(document, "/streams/{stream}/events", AppendRequest, _date_schema),
+    )
     return app
+
+
+def _date_schema(tp: type) -> dict:
+    if tp is EdtfDate:
+        return event_date_schema()
+    raise NotImplementedError(f"no schema for {tp!r}")

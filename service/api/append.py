@@ -6,11 +6,11 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, post
-from litestar.params import FromPath
 
 from events.codec import decoder
-from events.vocabulary import AnyEvent, StreamName
+from events.vocabulary import STREAM_PATTERN, AnyEvent, StreamName
 from service.api.auth import require_write_token
+from service.api.openapi import answers, path_id
 from service.api.problems import decode_body, from_refusal, problem
 from service.api.views import AppendView
 from service.storage.committer import GroupCommitter
@@ -37,11 +37,15 @@ class AppendController(Controller):
         description='Body: `{"expected_version": N (optional), "events": [event, ...]}`. '
         "All events are stored or none; an id already stored with the same body returns its earlier result.",
         status_code=201,
+        responses=answers(400, 401, 405, 409, 413, 422, 503),
+        security=[{"bearer": []}],
     )
     async def append(
         self,
         request: Request,
-        stream: FromPath[str],
+        stream: Annotated[
+            str, path_id(STREAM_PATTERN, "a stream name", "one that does not match is a 422 problem")
+        ],
     ) -> Response[AppendView]:
         # The committer and the live log come from the app's state, not as dependencies: Litestar
         # resolves several dependencies in a task group of their own, which cost this, the one handler

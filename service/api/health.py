@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.api.lifecycle import RETRY_AFTER_SECONDS, Lifecycle
+from service.api.openapi import answers
 from service.api.problems import problem
 from service.api.views import HealthView, ReadyView
 from service.storage.database import head_revision, schema_problem
@@ -29,9 +30,10 @@ def _check(store: EventStore) -> tuple[int, str | None]:
     tags=["operations"],
     summary="Liveness, with a database check and the schema's revision",
     responses={
+        **answers(405),
         503: ResponseSpec(
             HealthView, description="the database does not answer, or its schema is not current"
-        )
+        ),
     },
 )
 async def health(store: NamedDependency[EventStore]) -> Response[HealthView]:
@@ -50,6 +52,7 @@ async def health(store: NamedDependency[EventStore]) -> Response[HealthView]:
     "/ready",
     tags=["operations"],
     summary="Readiness: this process takes writes (a 503 problem while it cannot, or shuts down)",
+    responses=answers(405, 503),
 )
 async def ready(request: Request, store: NamedDependency[EventStore]) -> Response[ReadyView]:
     lifecycle: Lifecycle = request.app.state.lifecycle

@@ -16,6 +16,7 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from events.codec import encode
+from service.api.openapi import EventType, Issues, Parties, Streams, answers
 from service.api.problems import problem
 from service.api.reads import MAX_POSITION
 from service.api.views import EventView
@@ -30,7 +31,11 @@ Heartbeat = Annotated[float, Parameter(ge=0.5, le=300, description="seconds betw
 class LiveController(Controller):
     tags = ["live"]
 
-    @get("/live", summary="Server-Sent Events: every newly appended event, resumable with Last-Event-ID")
+    @get(
+        "/live",
+        summary="Server-Sent Events: every newly appended event, resumable with Last-Event-ID",
+        responses=answers(400, 405),
+    )
     async def live(
         self,
         request: Request,
@@ -38,12 +43,14 @@ class LiveController(Controller):
         live_log: NamedDependency[LiveLog],
         after: Annotated[
             int | None,
-            Parameter(ge=0, le=MAX_POSITION, description="start after this position (default: the head now)"),
+            Parameter(
+                gt=-1, le=MAX_POSITION, description="start after this position (default: the head now)"
+            ),
         ] = None,
-        party: FromQuery[list[str] | None] = None,
-        issue: FromQuery[list[str] | None] = None,
-        type_: Annotated[list[str] | None, QueryParameter(name="type")] = None,
-        stream: FromQuery[list[str] | None] = None,
+        party: Parties = None,
+        issue: Issues = None,
+        type_: Annotated[list[EventType] | None, QueryParameter(name="type")] = None,
+        stream: Streams = None,
         q: FromQuery[str | None] = None,
         heartbeat: Heartbeat = 15,
     ) -> ServerSentEvent:

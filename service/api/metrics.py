@@ -29,6 +29,7 @@ from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from service.api.openapi import answers
 from service.settings import METRICS_DIR_VARIABLE
 from service.storage.database import Database
 from service.storage.log import EventStore
@@ -215,6 +216,7 @@ class Metrics:
     tags=["operations"],
     summary="Prometheus metrics, summed over every server process",
     media_type=CONTENT_TYPE_PLAIN_0_0_4,
+    responses=answers(405),
 )
 async def metrics(request: Request, store: NamedDependency[EventStore]) -> Response[bytes]:
     figures: Metrics = request.app.state.metrics

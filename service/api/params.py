@@ -11,6 +11,7 @@ from typing import Annotated, NamedTuple
 from litestar.params import Parameter
 
 from events.dates import EdtfDate
+from service.api.openapi import date_parameter
 from service.api.problems import problem
 from service.api.reads import MAX_POSITION
 from service.api.views import (
@@ -19,12 +20,13 @@ from service.api.views import (
 from service.query.axes import Axes
 from service.query.state import Key
 
-AS_OF = Parameter(
-    description="valid time: events that occurred on or before this date (YYYY, YYYY-MM, YYYY-MM-DD or an "
+AS_OF = date_parameter(
+    "valid time: events that occurred on or before this date (YYYY, YYYY-MM, YYYY-MM-DD or an "
     "interval START/END of them; an imprecise date or an interval means its end)"
 )
-KNOWN_AT = Parameter(description="knowledge time: events reported on or before this date (same format)")
-AT = Parameter(ge=0, le=MAX_POSITION, description="system time: the log as it stood at this position")
+KNOWN_AT = date_parameter("knowledge time: events reported on or before this date (same format)")
+# gt=-1, not ge=0: Litestar leaves a bound of 0 out of the schema (it tests the bound for truth)
+AT = Parameter(gt=-1, le=MAX_POSITION, description="system time: the log as it stood at this position")
 AsOf = Annotated[str | None, AS_OF]
 KnownAt = Annotated[str | None, KNOWN_AT]
 At = Annotated[int | None, AT]

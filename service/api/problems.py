@@ -13,6 +13,19 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from service.storage.refusals import AppendRefused
 
 MAX_BODY_BYTES = 1024 * 1024
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemView(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem as this service answers it: a refusal may add members of its own (the
+    ``current_version`` of a conflict, the validation ``errors`` of a request)."""
+
+    status: int
+    title: str
+    detail: str
+    pointer: str | None = None  # a JSON pointer into the request body
+    parameter: str | None = None  # the query parameter at fault
+
 
 _FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<field>[^`]+)`")
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")

@@ -9,15 +9,20 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromQuery, Parameter
 
+from events.vocabulary import STREAM_PATTERN
+from service.api.openapi import READ, EventType, Issues, Parties, Streams, answers, path_id
 from service.api.problems import problem
 from service.api.views import EventView, LogView, SingleEventView, StreamView
 from service.storage.log import EventStore
 
 HEAD_HEADER = "Timeline-Head"
-# Positions and versions are 64-bit integers in the database; larger numbers are refused as bad input.
-MAX_POSITION = 2**62
+# Positions and versions are 64-bit integers in the database, and numbers in JSON that every client reads
+# exactly up to 2**53 - 1 (the largest integer a double holds exactly, so the schema's bound is exact too);
+# larger numbers are refused as bad input.
+MAX_POSITION = 2**53 - 1
+MAX_VERSION = 2**31 - 1  # a stream's versions are 32-bit integers in the database
 
 
 def read_response(request: Request, content: object, head: int, position: int | None = None) -> Response:
@@ -39,19 +44,19 @@ def _page_link(path: str, params: dict[str, object]) -> str:
 class LogController(Controller):
     tags = ["log"]
 
-    @get("/events", summary="The log in position order")
+    @get("/events", summary="The log in position order", responses=answers(*READ))
     async def list_events(
         self,
         request: Request,
         store: NamedDependency[EventStore],
         after: Annotated[
-            int, Parameter(ge=0, le=MAX_POSITION, description="return events after this position")
+            int, Parameter(gt=-1, le=MAX_POSITION, description="return events after this position")
         ] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        type: FromQuery[list[str] | None] = None,  # noqa: A002 - the API's own name
-        stream: FromQuery[list[str] | None] = None,
-        party: FromQuery[list[str] | None] = None,
-        issue: FromQuery[list[str] | None] = None,
+        type: FromQuery[list[EventType] | None] = None,  # noqa: A002 - the API's own name
+        stream: Streams = None,
+        party: Parties = None,
+        issue: Issues = None,
     ) -> Response[LogView]:
         page = await anyio.to_thread.run_sync(
             lambda: store.read_log(
@@ -76,9 +81,16 @@ class LogController(Controller):
         response.headers.update(headers)
         return response
 
-    @get("/events/{event_id:str}", summary="One event, and whether and by what it was retracted or corrected")
+    @get(
+        "/events/{event_id:str}",
+        summary="One event, and whether and by what it was retracted or corrected",
+        responses=answers(*READ, 404),
+    )
     async def get_event(
-        self, request: Request, store: NamedDependency[EventStore], event_id: FromPath[str]
+        self,
+        request: Request,
+        store: NamedDependency[EventStore],
+        event_id: Annotated[str, path_id(None, "an event id (a UUID)", format="uuid")],
     ) -> Response[SingleEventView]:
         try:
             ident = uuid.UUID(event_id)
@@ -89,13 +101,15 @@ class LogController(Controller):
             raise problem(404, "No such event", f"no event {ident} is stored")
         return read_response(request, SingleEventView(head, EventView.of(found)), head)
 
-    @get("/streams/{stream:str}", summary="One stream's events in version order")
+    @get(
+        "/streams/{stream:str}", summary="One stream's events in version order", responses=answers(*READ, 404)
+    )
     async def get_stream(
         self,
         request: Request,
         store: NamedDependency[EventStore],
-        stream: FromPath[str],
-        from_version: Annotated[int, Parameter(ge=1, le=MAX_POSITION)] = 1,
+        stream: Annotated[str, path_id(STREAM_PATTERN, "a stream name")],
+        from_version: Annotated[int, Parameter(ge=1, le=MAX_VERSION)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> Response[StreamView]:
         page, version = await anyio.to_thread.run_sync(store.read_stream, stream, from_version, limit)

@@ -9,8 +9,10 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
+from litestar.params import Parameter
 
+from events.vocabulary import SLUG_PATTERN
+from service.api.openapi import READ, answers, cursor_parameter, date_parameter, path_id
 from service.api.params import (
     Asked,
     At,
@@ -52,11 +54,20 @@ def not_defined(kind: str, ident: str):
     return problem(404, f"No such {kind}", f"no event defines a {kind} {ident!r}")
 
 
+PartyId = Annotated[str, path_id(SLUG_PATTERN, "a party id")]
+IssueId = Annotated[str, path_id(SLUG_PATTERN, "an issue id")]
+Cursor = Annotated[str | None, cursor_parameter("changes")]
+
+
 class StateController(Controller):
     tags = ["state"]
     dependencies = {"asked": Provide(asked_axes)}
 
-    @get("/state", summary="Every party's stance on every issue, proposals, agreements and meetings")
+    @get(
+        "/state",
+        summary="Every party's stance on every issue, proposals, agreements and meetings",
+        responses=answers(*READ),
+    )
     async def state(
         self, request: Request, projections: NamedDependency[Projections], asked: NamedDependency[Asked]
     ) -> Response[StateView]:
@@ -64,27 +75,29 @@ class StateController(Controller):
         view = StateView(position, head, asked.echo, msgspec.Raw(state))  # a State, encoded already
         return read_response(request, view, head, position)
 
-    @get("/parties", summary="The parties defined at this point on the time axes")
+    @get("/parties", summary="The parties defined at this point on the time axes", responses=answers(*READ))
     async def parties(
         self, request: Request, projections: NamedDependency[Projections], asked: NamedDependency[Asked]
     ) -> Response[PartiesView]:
         state, position, head = await answer(projections, asked.axes, projections.vocabulary)
         return read_response(request, PartiesView(position, head, asked.echo, state.parties), head, position)
 
-    @get("/issues", summary="The issues defined at this point on the time axes")
+    @get("/issues", summary="The issues defined at this point on the time axes", responses=answers(*READ))
     async def issues(
         self, request: Request, projections: NamedDependency[Projections], asked: NamedDependency[Asked]
     ) -> Response[IssuesView]:
         state, position, head = await answer(projections, asked.axes, projections.vocabulary)
         return read_response(request, IssuesView(position, head, asked.echo, state.issues), head, position)
 
-    @get("/parties/{party_id:str}", summary="One party's stance on every issue")
+    @get(
+        "/parties/{party_id:str}", summary="One party's stance on every issue", responses=answers(*READ, 404)
+    )
     async def party(
         self,
         request: Request,
         projections: NamedDependency[Projections],
         asked: NamedDependency[Asked],
-        party_id: FromPath[str],
+        party_id: PartyId,
     ) -> Response[PartyView]:
         question = defined_or_404(
             projections, "party", party_id, lambda c, a: projections.party(c, a, party_id)
@@ -94,13 +107,13 @@ class StateController(Controller):
             raise not_defined("party", party_id)
         return read_response(request, PartyView(position, head, asked.echo, *found), head, position)
 
-    @get("/issues/{issue_id:str}", summary="Every party's stance on one issue")
+    @get("/issues/{issue_id:str}", summary="Every party's stance on one issue", responses=answers(*READ, 404))
     async def issue(
         self,
         request: Request,
         projections: NamedDependency[Projections],
         asked: NamedDependency[Asked],
-        issue_id: FromPath[str],
+        issue_id: IssueId,
     ) -> Response[IssueView]:
         question = defined_or_404(
             projections, "issue", issue_id, lambda c, a: projections.issue(c, a, issue_id)
@@ -113,14 +126,15 @@ class StateController(Controller):
     @get(
         "/parties/{party_id:str}/history",
         summary="Every position the party took, in valid-time order, each with what it replaced",
+        responses=answers(*READ, 404),
     )
     async def history(
         self,
         request: Request,
         projections: NamedDependency[Projections],
         asked: NamedDependency[Asked],
-        party_id: FromPath[str],
-        cursor: FromQuery[str | None] = None,
+        party_id: PartyId,
+        cursor: Cursor = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> Response[ChangesView]:
         key = decode_cursor(cursor)
@@ -137,17 +151,23 @@ class StateController(Controller):
         params = {"as_of": echo.as_of, "known_at": echo.known_at, "at": position, "limit": limit}
         return _page(request, f"/parties/{party_id}/history", params, page, position, head, echo)
 
-    @get("/changes", summary="What changed in anyone's stance after `from` up to `to`, with the event")
+    @get(
+        "/changes",
+        summary="What changed in anyone's stance after `from` up to `to`, with the event",
+        responses=answers(*READ),
+    )
     async def changes(
         self,
         request: Request,
         projections: NamedDependency[Projections],
-        from_: Annotated[str | None, QueryParameter(name="from", description="exclusive start date")] = None,
-        to: Annotated[str | None, Parameter(description="inclusive end date")] = None,
+        from_: Annotated[
+            str | None, date_parameter("after this date (its end); before `to`", name="from")
+        ] = None,
+        to: Annotated[str | None, date_parameter("up to this date (its end), inclusive")] = None,
         known_at: KnownAt = None,
         at: At = None,
-        party: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
+        party: Annotated[str | None, Parameter(pattern=SLUG_PATTERN, description="a party id")] = None,
+        cursor: Cursor = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> Response[ChangesView]:
         axes, echo = axes_of(to, known_at, at)

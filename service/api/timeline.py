@@ -13,6 +13,17 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter, QueryParameter
 
+from service.api.openapi import (
+    READ,
+    START_DATE,
+    EventType,
+    Issues,
+    Parties,
+    Streams,
+    answers,
+    cursor_parameter,
+    date_parameter,
+)
 from service.api.params import At, KnownAt, axes_of, parse_date, query_date
 from service.api.problems import problem
 from service.api.reads import MAX_POSITION, read_response
@@ -125,18 +136,23 @@ def item_view(item: Item) -> TimelineItem:
 
 async def timeline_query(
     request: Request,
-    from_: Annotated[str | None, QueryParameter(name="from", description="occurred on or after")] = None,
-    to: Annotated[str | None, QueryParameter(description="occurred on or before")] = None,
-    party: FromQuery[list[str] | None] = None,
-    issue: FromQuery[list[str] | None] = None,
-    type_: Annotated[list[str] | None, QueryParameter(name="type")] = None,
-    stream: FromQuery[list[str] | None] = None,
+    from_: Annotated[
+        str | None,
+        date_parameter(
+            "occurred on or after this date (its start; its end may be open)", START_DATE, name="from"
+        ),
+    ] = None,
+    to: Annotated[str | None, date_parameter("occurred on or before this date (its end)")] = None,
+    party: Parties = None,
+    issue: Issues = None,
+    type_: Annotated[list[EventType] | None, QueryParameter(name="type")] = None,
+    stream: Streams = None,
     q: Annotated[str | None, QueryParameter(description="text in title, summary or excerpts")] = None,
     known_at: KnownAt = None,
     at: At = None,
     include_retracted: FromQuery[bool] = False,
     order: FromQuery[Literal["asc", "desc"]] = "asc",
-    cursor: FromQuery[str | None] = None,
+    cursor: Annotated[str | None, cursor_parameter("timeline")] = None,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 100,
 ) -> TimelineQuery:
     return TimelineQuery(
@@ -160,7 +176,11 @@ async def timeline_query(
 class TimelineController(Controller):
     tags = ["timeline"]
 
-    @get("/timeline", summary="Events in valid-time order, filtered, with keyset pagination")
+    @get(
+        "/timeline",
+        summary="Events in valid-time order, filtered, with keyset pagination",
+        responses=answers(*READ),
+    )
     async def timeline(
         self, timeline: NamedDependency[Timeline], timeline_query: NamedDependency[TimelineQuery]
     ) -> Response[TimelineView]:

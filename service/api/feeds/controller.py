@@ -47,6 +47,7 @@ from service.api.feeds.timelinejs import (
     TjsTitle,
     tjs_event,
 )
+from service.api.openapi import READ, answers
 from service.api.timeline import TimelineQuery
 from service.query.timeline import Timeline
 
@@ -58,6 +59,7 @@ class FeedsController(Controller):
         "/timeline.atom",
         media_type=ATOM,
         summary="The timeline as an Atom feed (RFC 4287), paged (RFC 5005)",
+        responses=answers(*READ),
         description="Entries are published/updated when recorded; the event's own date is in tl:occurred "
         f"({NAMESPACE}) and the text.",
     )
@@ -68,7 +70,12 @@ class FeedsController(Controller):
         urls = Urls(timeline_query, "/timeline.atom", page)
         return feed_response(timeline_query, page, atom_feed(page, urls), urls)
 
-    @get("/timeline.json", media_type=JSON_FEED, summary="The timeline as a JSON Feed 1.1")
+    @get(
+        "/timeline.json",
+        media_type=JSON_FEED,
+        summary="The timeline as a JSON Feed 1.1",
+        responses=answers(*READ),
+    )
     async def json_feed(
         self, timeline: NamedDependency[Timeline], timeline_query: NamedDependency[TimelineQuery]
     ) -> Response[JsonFeed]:
@@ -93,6 +100,7 @@ class FeedsController(Controller):
         "/timeline.ics",
         media_type=CALENDAR,
         summary="The timeline as an iCalendar (RFC 5545): day-precision events as all-day entries",
+        responses=answers(*READ),
         description="Month- and year-precision events are left out unless imprecise=true. No paging in "
         "iCalendar: at most limit events, the next ones at X-NEXT-URL (and Link: rel=next).",
     )
@@ -109,6 +117,7 @@ class FeedsController(Controller):
     @get(
         "/timeline/timelinejs.json",
         summary="The timeline as Knight Lab TimelineJS JSON",
+        responses=answers(*READ),
         description="Slides grouped by stream, or by the first party involved with group=party.",
     )
     async def timelinejs(
