@@ -28,9 +28,12 @@ from service.query.caches import FormCache
 from service.query.state import Projections
 from service.query.timeline import Timeline
 from service.settings import Settings
+from service.storage.chain import ChainHashes
 from service.storage.committer import GroupCommitter
 from service.storage.database import Database, check_schema, connect
+from service.storage.lookups import PointReads
 from service.storage.notify import LiveLog
+from service.storage.tokens import ManagedTokens
 
 
 def settle_collector() -> None:
@@ -56,10 +59,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     timeline = Timeline(database, forms)
     live_log = LiveLog(store, database)
     committer = GroupCommitter(store)
+    point_reads = PointReads(database)  # the token checks' and the head hashes' one-row reads
 
     async def close() -> None:
         committer.stop()
         await live_log.stop()
+        point_reads.close()
         if owns_database:
             database.dispose()
 
@@ -80,7 +85,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             "live_log": Provide(lambda: live_log, sync_to_thread=False),
             "timeline_query": Provide(timeline_query),
         },
-        state=State({"write_tokens": settings.write_tokens, "committer": committer, "live_log": live_log}),
+        state=State(
+            {
+                "write_tokens": settings.write_tokens,
+                "managed_tokens": ManagedTokens(database, point_reads),
+                "chain": ChainHashes(point_reads, settings.cache_entries),
+                "committer": committer,
+                "live_log": live_log,
+            }
+        ),
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(

@@ -1,4 +1,5 @@
-"""Writes need ``Authorization: Bearer <token>`` with one of the configured tokens; reads are public."""
+"""Writes need ``Authorization: Bearer <token>`` with one of the configured tokens (the environment's, the
+generated token file's) or a managed one (service.storage.tokens); reads are public."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import hmac
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
+
+from service.storage.tokens import ManagedTokens
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="timeline"'}
 
@@ -20,8 +23,11 @@ def require_write_token(connection: ASGIConnection) -> None:
         raise NotAuthorizedException(
             "writing needs an `Authorization: Bearer <token>` header", headers=_CHALLENGE
         )
-    if not any(hmac.compare_digest(token.encode(), known.encode()) for known in tokens):
-        raise NotAuthorizedException("the bearer token is not one allowed to write", headers=_CHALLENGE)
+    if any(hmac.compare_digest(token.encode(), known.encode()) for known in tokens):
+        return
+    managed: ManagedTokens = connection.app.state.managed_tokens
+    if (refusal := managed.refusal(token)) is not None:
+        raise NotAuthorizedException(refusal, headers=_CHALLENGE)
 
 
 def _authorization(headers: list[tuple[bytes, bytes]]) -> str:

@@ -29,6 +29,8 @@ class Recorded(msgspec.Struct, frozen=True):
     version: int
     recorded_at: str
     event: Event
+    hash: str  # the chain hash of this event (service.storage.chain)
+    previous_hash: str  # the one before it, which this hash covers ("" at position 1)
     retracted_by: list[Revision] = []
     corrected_by: list[Revision] = []
 
@@ -46,6 +48,9 @@ ROW_COLUMNS = (
     events.c.schema_version,
     events.c.data,
 )
+
+# what the reads show of each row: the columns above and its hash
+_READ_COLUMNS = (*ROW_COLUMNS, events.c.hash)
 
 _HEAD = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))  # built once: read on every answer
 
@@ -74,7 +79,7 @@ class LogReads:
         parties: Sequence[str] = (),
         issues: Sequence[str] = (),
     ) -> LogPage:
-        query = sa.select(*ROW_COLUMNS).where(events.c.position > after)
+        query = sa.select(*_READ_COLUMNS).where(events.c.position > after)
         if types:
             query = query.where(events.c.type.in_(types))
         if streams:
@@ -97,7 +102,7 @@ class LogReads:
     def read_stream(self, stream: str, from_version: int = 1, limit: int = 100) -> tuple[LogPage, int]:
         """A page of one stream in version order, and the stream's current version (0: no such stream)."""
         query = (
-            sa.select(*ROW_COLUMNS)
+            sa.select(*_READ_COLUMNS)
             .where(events.c.stream == stream, events.c.version >= from_version)
             .order_by(events.c.version)
             .limit(limit)
@@ -110,7 +115,7 @@ class LogReads:
 
     def get(self, event_id: uuid.UUID) -> tuple[Recorded | None, int]:
         with self.db.reader.connect() as conn:
-            rows = conn.execute(sa.select(*ROW_COLUMNS).where(events.c.id == str(event_id))).all()
+            rows = conn.execute(sa.select(*_READ_COLUMNS).where(events.c.id == str(event_id))).all()
             found = self._recorded(conn, rows)
             return (found[0] if found else None), read_head(conn)
 
@@ -126,6 +131,11 @@ class LogReads:
                 .order_by(events.c.position)
             ):
                 revisions.setdefault(rev.target, []).append(rev)
+        hashes = {row.position: row.hash for row, _ in decoded}
+        before = {row.position - 1 for row, _ in decoded} - hashes.keys() - {0}
+        if before:  # the links to rows not on the page: one seek each by primary key
+            query = sa.select(events.c.position, events.c.hash).where(events.c.position.in_(before))
+            hashes |= {position: hashed for position, hashed in conn.execute(query)}
         out = []
         for row, event in decoded:
             revs = revisions.get(str(event.id), [])
@@ -135,6 +145,8 @@ class LogReads:
                     version=row.version,
                     recorded_at=row.recorded_at,
                     event=event,
+                    hash=row.hash,
+                    previous_hash=hashes.get(row.position - 1, ""),
                     retracted_by=[
                         Revision(uuid.UUID(r.id), r.position, r.type)
                         for r in revs
