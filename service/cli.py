@@ -1,4 +1,5 @@
-"""Command line: ``python -m service migrate | seed | import | export | rebuild | verify | serve``."""
+"""Command line: ``python -m service migrate | seed | import | export | rebuild | verify | serve``, and
+``token | backup`` (service.trust)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,11 @@ def _rebuild(_: Settings, args: argparse.Namespace) -> None:
     )
 
 
-def _verify(_: Settings, __: argparse.Namespace) -> None:
+def _verify(_: Settings, args: argparse.Namespace) -> None:
+    if args.from_export is not None:  # offline: the file alone, no database
+        from service.trust import verify_export
+
+        return verify_export(Path(args.from_export))
     from service.projection.rebuild import check_daily_stands, check_logged_stances
     from service.storage.integrity import verify_chain
 
@@ -170,10 +175,17 @@ def main(argv: list[str] | None = None) -> None:
         "stand again (slower)",
     )
     rebuilding.set_defaults(run=_rebuild)
-    commands.add_parser(
+    verifying = commands.add_parser(
         "verify", help="check the log's hash chain, the stances logged with each event, and the daily stands"
-    ).set_defaults(run=_verify)
+    )
+    verifying.add_argument(
+        "--from-export", metavar="FILE", help="check only the hash chain of an exported log, from the file"
+    )
+    verifying.set_defaults(run=_verify)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
+    from service.trust import add_commands
+
+    add_commands(commands)
     args = parser.parse_args(argv)
     try:
         args.run(Settings.from_env(), args)

@@ -243,7 +243,7 @@ class EventStore(LogReads):
             # of inserts (see service.storage.bulk).
             plain = not any(is_meta(item.event) for item in plan.new)
             with _pipelined(conn, plain and len(plan.new) < COPY_FROM_ROWS):
-                self._insert(conn, plan.new, last_hash, plan.definitions)
+                self._insert(conn, plan.new, last_hash, plan.definitions, batches)
         return outcomes  # type: ignore[return-value]
 
     def _insert(
@@ -252,11 +252,14 @@ class EventStore(LogReads):
         new: list[New],
         last_hash: str,
         new_definitions: dict[tuple[str, str], int],
+        batches: Sequence[Batch],
     ) -> None:
-        recorded_at = _utcnow()
+        now = _utcnow()
         rows, data, terms = [], [], []
         for item in new:
             event = item.event
+            given = batches[item.batch].recorded_at
+            recorded_at = now if given is None else given[item.index]
             json = encode(event).decode()
             last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, json)
             target = str(event.target) if isinstance(event, EventRetracted | EventCorrected) else None

@@ -29,6 +29,8 @@ class Batch(NamedTuple):
     stream: str
     events: Sequence[Event]
     expected_version: int | None = None
+    # when each event was recorded, for a log restored from its export (service.dataset); None: now
+    recorded_at: Sequence[str] | None = None
 
 
 class Appended(msgspec.Struct, frozen=True):
