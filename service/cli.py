@@ -137,9 +137,12 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
     finally:
         database.dispose()
     if not settings.write_tokens:
+        made = not settings.token_file.exists()
         token = _local_token(settings)
         os.environ["TIMELINE_WRITE_TOKENS"] = token  # the server processes read their settings from here
-        print(f"write token (kept in {settings.token_file}): {token}", file=sys.stderr)
+        # shown once, when it is made (as `token create` shows its own), never again in the server's output
+        shown = f": {token}" if made else ""
+        print(f"write token (kept in {settings.token_file}){shown}", file=sys.stderr)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     Granian(
         "service.app:create_app",
