@@ -98,8 +98,11 @@ def _parse_export(content: bytes, log: list[Logged | None]) -> EventFile:
         json = msgspec.json.encode(entry)  # compact, in the file's order of fields: as it was logged
         try:
             events.append(_event_decoder.decode(json))
-        except msgspec.ValidationError as exc:
-            raise msgspec.ValidationError(str(exc).replace("`$", f"`$[{index}]", 1)) from None
+        except msgspec.ValidationError as exc:  # where it is in the file, as the plain decoder says it
+            message = str(exc)
+            path = f"`$[{index}]"
+            message = message.replace("`$", path, 1) if " - at `$" in message else f"{message} - at {path}`"
+            raise msgspec.ValidationError(message) from None
         data.append(json.decode())
     return EventFile(events, log, data)  # type: ignore[arg-type]
 
