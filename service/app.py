@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         state=State(
             {
                 "write_tokens": settings.write_tokens,
-                "managed_tokens": ManagedTokens(database, point_reads),
+                "managed_tokens": ManagedTokens(point_reads),
                 "chain": ChainHashes(point_reads, settings.cache_entries),
                 "committer": committer,
                 "live_log": live_log,

@@ -115,10 +115,10 @@ def bundled() -> list[Event]:
 
 
 def _batches(events: Sequence[Event], recorded_at: Sequence[str] | None = None) -> Iterator[Batch]:
-    for stream, run in groupby(range(len(events)), key=lambda i: events[i].stream):
-        run = list(run)
-        for start in range(0, len(run), MAX_BATCH):
-            part = run[start : start + MAX_BATCH]
+    for stream, indexes in groupby(range(len(events)), key=lambda i: events[i].stream):
+        indexes = list(indexes)
+        for start in range(0, len(indexes), MAX_BATCH):
+            part = indexes[start : start + MAX_BATCH]
             times = None if recorded_at is None else [recorded_at[i] for i in part]
             yield Batch(stream, [events[i] for i in part], None, times)
 

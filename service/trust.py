@@ -68,14 +68,14 @@ def _list(settings: Settings, _: argparse.Namespace) -> None:
         )
         return
     now = tokens.now()
+
+    def expires(info: tokens.TokenInfo) -> str:
+        if info.expires_at is None:
+            return "never"
+        return info.expires_at + (" (expired)" if now >= info.expires_at else "")
+
     rows = [("label", "created", "expires", "last used")] + [
-        (
-            info.label,
-            info.created_at,
-            "never" if info.expires_at is None else info.expires_at + (" (expired)" * (now >= info.expires_at)),
-            info.last_used_at or "never",
-        )
-        for info in found
+        (info.label, info.created_at, expires(info), info.last_used_at or "never") for info in found
     ]
     widths = [max(len(row[k]) for row in rows) for k in range(4)]
     for row in rows:
@@ -118,7 +118,9 @@ def verify_export(path: Path) -> None:
             "exported from, was changed there"
         )
     head = exported.log[-1].hash if exported.log else "(none: the log is empty)"
-    print(f"export verified: {checked} events, hash chain intact; head {checked}, hash {head}", file=sys.stderr)
+    print(
+        f"export verified: {checked} events, hash chain intact; head {checked}, hash {head}", file=sys.stderr
+    )
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -1,4 +1,4 @@
-"""``python -m service backup``: a consistent copy of an SQLite database, taken while a real server appends."""
+"""``python -m service backup``: a consistent copy of an SQLite database, taken while a server appends."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def chain(path: Path) -> list[tuple[int, str]]:
 
 
 @pytest.mark.timeout(300)
-def test_a_backup_taken_while_a_server_appends_is_the_log_as_of_one_commit_and_verifies(tmp_path: Path) -> None:
+def test_a_backup_taken_while_a_server_appends_is_the_log_as_of_one_commit(tmp_path: Path) -> None:
     assert cli(tmp_path, "migrate").returncode == 0
     assert cli(tmp_path, "seed").returncode == 0
     bulk = tmp_path / "bulk.json"  # a few thousand events, so that a copy takes a while

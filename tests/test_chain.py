@@ -124,7 +124,8 @@ def test_an_empty_log_names_no_hash(client: TestClient) -> None:
     assert "timeline-head-hash" not in client.get("/state").headers
     client.post("/streams/vocabulary/events", json={"events": [party("us")]})
     assert client.get("/state?at=0").headers.get("timeline-head-hash") is None
-    assert client.get("/state").headers["timeline-head-hash"] == client.get("/events").json()["events"][0]["hash"]
+    first = client.get("/events").json()["events"][0]
+    assert client.get("/state").headers["timeline-head-hash"] == first["hash"]
 
 
 def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -167,7 +168,9 @@ def test_the_readmes_lines_and_verify_check_a_real_export_offline(tmp_path: Path
     checked = readme(exported, 12, known[12])
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.strip() == f"chain intact: {head} events, head hash {known[head]}"
-    verified = cli(tmp_path, "verify", "--from-export", str(exported), TIMELINE_DATABASE_URL="sqlite:///none.db")
+    verified = cli(
+        tmp_path, "verify", "--from-export", str(exported), TIMELINE_DATABASE_URL="sqlite:///none.db"
+    )
     assert verified.returncode == 0, verified.stderr
     assert f"{head} events, hash chain intact; head {head}, hash {known[head]}" in verified.stderr
     assert not (tmp_path / "none.db").exists()  # offline: no database was opened

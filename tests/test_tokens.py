@@ -20,9 +20,10 @@ from litestar.testing import TestClient
 
 from service.storage import tokens
 from service.storage.database import Database
+from service.storage.log import Batch, EventStore
 from service.storage.tables import write_tokens
 from service.trust import expiry
-from tests.factories import party
+from tests.factories import events, party
 from tests.server import clean_env, free_port, running_server
 
 
@@ -111,6 +112,26 @@ def test_a_managed_token_writes_until_revoked_then_gets_a_401_at_once(
     with database.reader.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(write_tokens)) == 0
     assert post(client, "some-guess").status_code == 401
+
+
+def test_the_append_transaction_refuses_a_revoked_token_and_only_its_batch(store: EventStore) -> None:
+    """What decides is read in the append's own transaction: a batch whose token was revoked since its
+    request was let in is refused there, alone; the others of its group are stored."""
+    kept = tokens.create(store.db, "kept")
+    gone = tokens.create(store.db, "gone")
+    tokens.revoke(store.db, "gone")
+    outcomes = store.append_group(
+        [
+            Batch("vocabulary", events(party("us")), token=tokens.digest(kept)),
+            Batch("vocabulary", events(party("eu")), token=tokens.digest(gone)),
+            Batch("other", events(party("ru"))),  # a token of the environment: not looked up
+        ]
+    )
+    assert isinstance(outcomes[1], tokens.TokenRefused) and outcomes[1].status == 401
+    assert [r.event.stream for r in store.read_log().events] == ["vocabulary", "other"]
+    assert tokens.listed(store.db)[0].last_used_at is not None  # recorded in the same transaction
+    with pytest.raises(tokens.TokenRefused, match="not one allowed"):
+        store.append_batches([Batch("x", events(party("x")), token=tokens.digest(gone))])
 
 
 def test_an_expired_token_gets_a_401_and_changes_nothing(client: TestClient, database: Database) -> None:

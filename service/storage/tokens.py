@@ -6,9 +6,10 @@ enough to try one by one; nobody can try 2**256 tokens, however fast the hash, s
 cost every append its milliseconds. A plain digest can also be looked up by primary key: the token is
 found with one index seek, not compared with every stored one.
 
-Every check reads the token's row afresh (service.storage.lookups), so a token revoked or expired is
-refused at once by every server process; nothing about its validity is kept in memory. Its last use is
-written at most once a minute, by a thread of its own, never in the request's way.
+Every append sent with a managed token has the token's row read in its own transaction, so a token
+revoked or expired is refused from the first append after, by every server process (``refused_in``);
+what a process remembers of a token only lets it refuse a request sooner (``ManagedTokens``). Its last use
+is written in that transaction too, at most once a minute: not a write per append.
 """
 
 from __future__ import annotations
@@ -16,22 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import logging
 import re
 import secrets
-import threading
+import time
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from service.storage.bulk import DriverQuery
+from service.storage.bulk import listed as listed_in
 from service.storage.database import Database
 from service.storage.lookups import PointReads
+from service.storage.refusals import AppendRefused
 from service.storage.tables import write_tokens
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 TOUCH_EVERY = dt.timedelta(minutes=1)  # how stale a token's recorded last use may be
-
-log = logging.getLogger(__name__)
 
 
 class TokenError(ValueError):
@@ -95,49 +96,88 @@ def revoke(database: Database, label: str) -> None:
             raise TokenError(f"no token is labelled {label!r}")
 
 
+class TokenRefused(AppendRefused):
+    """A batch sent with a managed token that may no longer write: revoked, or expired."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+UNKNOWN = "the bearer token is not one allowed to write"
+EXPIRED = "the bearer token has expired"
+RECHECK_AFTER = 1.0  # seconds a process goes by what it read of a token before reading its row again
+
+_ALLOWED = DriverQuery(
+    {
+        dialect: sa.select(
+            write_tokens.c.digest, write_tokens.c.expires_at, write_tokens.c.last_used_at
+        ).where(listed_in(write_tokens.c.digest, "digests", dialect == "sqlite"))
+        for dialect in ("sqlite", "postgresql")
+    },
+    lists=("digests",),
+)
+
+
 class ManagedTokens:
-    """The check of a bearer token against the table, for the API."""
+    """What a server process knows of managed tokens, to refuse a request at once, before its body is read.
 
-    _SQL = "SELECT digest, expires_at, last_used_at FROM write_tokens WHERE digest = ?"
+    Reading a token's row on the event loop for every request was measured to cost the append path a
+    third of its rate: each read lets go of the GIL, and the loop then waits for the writer thread to give
+    it back (p99 0.7 ms on SQLite, 10 ms on PostgreSQL, under appends). So a process reads a token's row
+    once a second at most, and what decides is read again where it costs nothing: in the transaction of
+    the append itself (``refused_in``), one statement for the whole group. A revoked or expired token is
+    refused by every process from the first append after, whatever the process still remembers of it.
+    """
 
-    def __init__(self, database: Database, reads: PointReads) -> None:
-        self._database = database
+    _SQL = "SELECT digest, expires_at FROM write_tokens WHERE digest = ?"
+
+    def __init__(self, reads: PointReads) -> None:
         self._reads = reads
-        self._touching: set[str] = set()  # digests whose last use is being written now
-        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, float | None]] = {}  # digest -> (read at, expires: epoch)
 
-    def refusal(self, token: str) -> str | None:
-        """Why ``token`` may not write, or None if it may."""
+    def admit(self, token: str) -> tuple[str, str | None]:
+        """The digest of ``token``, and why it may not write (None: it may, as far as this process
+        knows; the append's transaction has the last word)."""
         wanted = digest(token)
-        row = self._reads.one(self._SQL, (wanted,))
-        # The index seek compared digests, not tokens: how long it took tells at most how much of a
-        # SHA-256 digest a guess shares, which brings nobody closer to a token. The comparison that
-        # decides is made in constant time all the same.
-        if row is None or not hmac.compare_digest(row[0], wanted):
-            return "the bearer token is not one allowed to write"
-        moment = now()
-        if row[1] is not None and moment >= row[1]:
-            return "the bearer token has expired"
-        if row[2] is None or row[2] < timestamp(dt.datetime.now(dt.UTC) - TOUCH_EVERY):
-            self._touch(wanted, moment)
-        return None
+        seen = self._seen.get(wanted)
+        clock = time.monotonic()
+        if seen is None or clock - seen[0] > RECHECK_AFTER:
+            row = self._reads.one(self._SQL, (wanted,))
+            # The index seek compared digests, not tokens: how long it took tells at most how much of a
+            # SHA-256 digest a guess shares, which brings nobody closer to a token. The comparison that
+            # decides is made in constant time all the same.
+            if row is None or not hmac.compare_digest(row[0], wanted):
+                self._seen.pop(wanted, None)
+                return wanted, UNKNOWN
+            if len(self._seen) > 10_000:  # (only tokens that exist are kept: few)
+                self._seen.clear()
+            expires = None if row[1] is None else dt.datetime.fromisoformat(row[1]).timestamp()
+            seen = self._seen[wanted] = (clock, expires)
+        if seen[1] is not None and time.time() >= seen[1]:
+            return wanted, EXPIRED
+        return wanted, None
 
-    def _touch(self, wanted: str, moment: str) -> None:
-        with self._lock:
-            if wanted in self._touching:
-                return
-            self._touching.add(wanted)
-        threading.Thread(target=self._write_use, args=(wanted, moment), name="token-use", daemon=True).start()
 
-    def _write_use(self, wanted: str, moment: str) -> None:
-        try:
-            with self._database.write_lock(), self._database.writer.begin() as conn:
-                conn.execute(
-                    write_tokens.update().where(write_tokens.c.digest == wanted).values(last_used_at=moment)
-                )
-        except Exception as exc:  # a last use left unrecorded is no reason to refuse a write
-            # the type alone: the database's message would carry the statement's parameters
-            log.warning("could not record a write token's last use: %s", type(exc).__name__)
-        finally:
-            with self._lock:
-                self._touching.discard(wanted)
+def refused_in(conn: sa.Connection, tokens: dict[int, str]) -> dict[int, TokenRefused]:
+    """Of the batches sent with managed tokens (batch -> digest), those whose token may not write, read in
+    the append's own transaction: revoked or expired by now. Records the use of the others, at most once
+    a minute each, in the same transaction (one statement, on the rare append that needs it)."""
+    if not tokens:
+        return {}
+    moment = dt.datetime.now(dt.UTC)
+    now_text, stale = timestamp(moment), timestamp(moment - TOUCH_EVERY)
+    why: dict[str, str] = {}  # digest -> why it may not write; absent: it may
+    used = []
+    found = {row.digest: row for row in _ALLOWED.rows(conn, digests=sorted(set(tokens.values())))}
+    for hashed in set(tokens.values()):
+        row = found.get(hashed)
+        if row is None:
+            why[hashed] = UNKNOWN
+        elif row.expires_at is not None and now_text >= row.expires_at:
+            why[hashed] = EXPIRED
+        elif row.last_used_at is None or row.last_used_at < stale:
+            used.append(hashed)
+    if used:
+        touch = write_tokens.update().where(write_tokens.c.digest.in_(used)).values(last_used_at=now_text)
+        conn.execute(touch)
+    return {k: TokenRefused(why[hashed]) for k, hashed in tokens.items() if hashed in why}
