@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             {
                 "write_tokens": settings.write_tokens,
                 "managed_tokens": ManagedTokens(point_reads),
-                "chain": ChainHashes(point_reads, settings.cache_entries),
+                "chain": ChainHashes(database, point_reads),
                 "committer": committer,
                 "live_log": live_log,
             }

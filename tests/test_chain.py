@@ -118,6 +118,19 @@ def test_every_read_answer_names_the_hash_at_the_position_it_reflects(
         assert unchanged.status_code == 304 and unchanged.headers["timeline-head-hash"] == known[position]
 
 
+def test_answers_find_the_hash_where_their_head_was_read(seeded: TestClient, database: Database) -> None:
+    """The hash an answer names is read by the thread that read its head (and its ``at``), not by a read
+    of its own on the event loop."""
+    known = hashes(database)
+
+    def no_read_on_the_loop(sql: str, params: tuple) -> None:
+        raise AssertionError(f"read on the event loop: {sql}")
+
+    seeded.app.state.chain._reads.one = no_read_on_the_loop
+    for url, position in [("/events", 46), ("/state", 46), ("/state?at=7", 7), ("/timeline?at=9", 9)]:
+        assert seeded.get(url).headers["timeline-head-hash"] == known[position], url
+
+
 def test_an_empty_log_names_no_hash(client: TestClient) -> None:
     answer = client.get("/events")
     assert answer.headers["timeline-head"] == "0" and "timeline-head-hash" not in answer.headers

@@ -3,8 +3,7 @@ itself (of the database or of an export, the same code), and the hash at a posit
 
 Each event's hash is ``sha256(f"{previous}|{position}|{stream}|{version}|{recorded_at}|" + data)`` in hex,
 where ``previous`` is the hash of the event before it ("" for position 1) and ``data`` the event's JSON as
-logged (service.storage.log.chain_hash; the README spells it out for third parties). A position's hash is
-never changed once committed, so a process keeps those it has looked up.
+logged (service.storage.log.chain_hash; the README spells it out for third parties).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from service.storage.database import Database
 from service.storage.log import chain_hash
 from service.storage.lookups import PointReads
+from service.storage.reads import seen_hash
 from service.storage.tables import events
 
 
@@ -67,24 +67,21 @@ def first_break(links: Iterable[Link]) -> tuple[int, int | None]:
 
 
 class ChainHashes:
-    """The hash at a log position, for the ``Timeline-Head-Hash`` of read answers: one row by its primary
-    key the first time a process is asked, then from memory (at most ``capacity`` positions, forgotten
-    all at once when full)."""
+    """The hash at a log position, for the ``Timeline-Head-Hash`` of read answers. The read that made the
+    answer has seen it already (service.storage.reads.seen_hash: the head's comes with the head, and an
+    answer ``at`` an earlier position reads that one's); should it have been forgotten since, one row by
+    its primary key."""
 
     _SQL = "SELECT hash FROM events WHERE position = ?"
 
-    def __init__(self, reads: PointReads, capacity: int = 100_000) -> None:
+    def __init__(self, database: Database, reads: PointReads) -> None:
+        self._pool = database.reader.pool
         self._reads = reads
-        self._capacity = max(capacity, 1)
-        self._known: dict[int, str] = {}
 
     def at(self, position: int) -> str | None:
         """The hash at ``position``, or None where no event is (position 0: the empty log)."""
-        found = self._known.get(position)
+        found = seen_hash(self._pool, position)
         if found is None and position > 0:
             row = self._reads.one(self._SQL, (position,))
-            if row is not None:
-                if len(self._known) >= self._capacity:
-                    self._known.clear()
-                found = self._known[position] = row[0]
+            found = None if row is None else row[0]
         return found

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Sequence
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.pool import Pool
 
 from events.codec import decode_stored
 from events.vocabulary import Event
@@ -52,12 +54,48 @@ ROW_COLUMNS = (
 # what the reads show of each row: the columns above and its hash
 _READ_COLUMNS = (*ROW_COLUMNS, events.c.hash)
 
-_HEAD = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))  # built once: read on every answer
+# built once: read on every answer, with the last row's hash (one seek more)
+_HEAD = sa.select(events.c.position, events.c.hash).order_by(events.c.position.desc()).limit(1)
+_HASH_AT = sa.select(events.c.hash).where(events.c.position == sa.bindparam("position"))
+
+# The hash at each position that a read of this process has seen, per database (by the pool its
+# connections come from). Read answers name the hash at their position (``Timeline-Head-Hash``) and find
+# it here, read by the thread that read the head: a read of its own on the event loop would let go of the
+# GIL and wait for the writer thread to give it back. A position's hash never changes once committed.
+_SEEN: weakref.WeakKeyDictionary[Pool, dict[int, str]] = weakref.WeakKeyDictionary()
+SEEN_POSITIONS = 10_000  # kept per database; when full, forgotten all at once
+
+
+def _remember(conn: sa.Connection, position: int, hashed: str) -> None:
+    seen = _SEEN.get(conn.engine.pool)
+    if seen is None:
+        seen = _SEEN.setdefault(conn.engine.pool, {})
+    if len(seen) >= SEEN_POSITIONS:
+        seen.clear()
+    seen[position] = hashed
+
+
+def seen_hash(pool: Pool, position: int) -> str | None:
+    """The hash at ``position``, if a read through ``pool`` has seen it."""
+    seen = _SEEN.get(pool)
+    return None if seen is None else seen.get(position)
 
 
 def read_head(conn: sa.Connection) -> int:
     """The position of the last event committed (0 for an empty log)."""
-    return conn.scalar(_HEAD) or 0
+    row = conn.execute(_HEAD).first()
+    if row is None:
+        return 0
+    _remember(conn, row[0], row[1])
+    return row[0]
+
+
+def read_hash_at(conn: sa.Connection, position: int) -> None:
+    """Have the hash at ``position`` seen (``seen_hash``), reading its row if no read has yet."""
+    if position > 0 and seen_hash(conn.engine.pool, position) is None:
+        hashed = conn.scalar(_HASH_AT, {"position": position})
+        if hashed is not None:
+            _remember(conn, position, hashed)
 
 
 class LogReads:
