@@ -51,8 +51,17 @@ ROW_COLUMNS = (
     events.c.data,
 )
 
-# what the reads show of each row: the columns above and its hash
-_READ_COLUMNS = (*ROW_COLUMNS, events.c.hash)
+# what the reads show of each row: the columns above, its hash and the hash it is chained to (one seek
+# by primary key per row, in the same statement)
+_before = events.alias("before")
+_READ_COLUMNS = (
+    *ROW_COLUMNS,
+    events.c.hash,
+    sa.select(_before.c.hash)
+    .where(_before.c.position == events.c.position - 1)
+    .scalar_subquery()
+    .label("previous_hash"),
+)
 
 # built once: read on every answer, with the last row's hash (one seek more)
 _HEAD = sa.select(events.c.position, events.c.hash).order_by(events.c.position.desc()).limit(1)
@@ -169,11 +178,6 @@ class LogReads:
                 .order_by(events.c.position)
             ):
                 revisions.setdefault(rev.target, []).append(rev)
-        hashes = {row.position: row.hash for row, _ in decoded}
-        before = {row.position - 1 for row, _ in decoded} - hashes.keys() - {0}
-        if before:  # the links to rows not on the page: one seek each by primary key
-            query = sa.select(events.c.position, events.c.hash).where(events.c.position.in_(before))
-            hashes |= {position: hashed for position, hashed in conn.execute(query)}
         out = []
         for row, event in decoded:
             revs = revisions.get(str(event.id), [])
@@ -184,7 +188,7 @@ class LogReads:
                     recorded_at=row.recorded_at,
                     event=event,
                     hash=row.hash,
-                    previous_hash=hashes.get(row.position - 1, ""),
+                    previous_hash=row.previous_hash or "",
                     retracted_by=[
                         Revision(uuid.UUID(r.id), r.position, r.type)
                         for r in revs
