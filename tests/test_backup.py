@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,20 +12,9 @@ import httpx
 import pytest
 
 from tests.factories import statement
-from tests.server import clean_env, free_port, running_server
+from tests.server import cli, free_port, running_server
 
 TOKEN = "backup-test-token"
-
-
-def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=cwd,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def chain(path: Path) -> list[tuple[int, str]]:

@@ -25,7 +25,7 @@ from service.storage.log import EventStore, chain_hash
 from service.storage.tables import events as events_table
 from tests.conftest import empty_postgres
 from tests.factories import event, party, statement
-from tests.server import clean_env, free_port, running_server
+from tests.server import clean_env, cli, free_port, running_server
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -139,17 +139,6 @@ def test_an_empty_log_names_no_hash(client: TestClient) -> None:
     assert client.get("/state?at=0").headers.get("timeline-head-hash") is None
     first = client.get("/events").json()["events"][0]
     assert client.get("/state").headers["timeline-head-hash"] == first["hash"]
-
-
-def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=cwd,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def tampered(content: str, position: int) -> str:

@@ -8,8 +8,6 @@ import datetime as dt
 import hashlib
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,18 +22,7 @@ from service.storage.log import Batch, EventStore
 from service.storage.tables import write_tokens
 from service.trust import expiry
 from tests.factories import events, party
-from tests.server import clean_env, free_port, running_server
-
-
-def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=cwd,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.server import cli, free_port, running_server
 
 
 def post(client: TestClient | httpx.Client, token: str | None, stream: str = "vocabulary") -> httpx.Response:
