@@ -33,7 +33,7 @@ from service.storage.tables import events as events_table
 MAX_BATCH = 1000
 
 
-class Logged(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class LogFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Where an exported event stood in its log: what the hash chain covers besides the event, and the
     hash it gave."""
 
@@ -44,7 +44,7 @@ class Logged(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class _Entry(msgspec.Struct, frozen=True):
-    log: Logged | None = None  # (the event's own fields are skipped)
+    log: LogFields | None = None  # (the event's own fields are skipped)
 
 
 _file_decoder = decoder(list[AnyEvent])
@@ -57,7 +57,7 @@ class EventFile(list):
     each one's JSON as the file gives it (``data``): what that log's hash chain covers."""
 
     def __init__(
-        self, events: Iterable[Event], log: list[Logged] | None = None, data: list[str] | None = None
+        self, events: Iterable[Event], log: list[LogFields] | None = None, data: list[str] | None = None
     ) -> None:
         super().__init__(events)
         self.log = log
@@ -88,7 +88,7 @@ def parse(content: bytes, name: str) -> EventFile:
     return parsed
 
 
-def _parse_export(content: bytes, log: list[Logged | None]) -> EventFile:
+def _parse_export(content: bytes, log: list[LogFields | None]) -> EventFile:
     """Each event without its ``log``, read as strictly as any other, and its JSON as the file gives it."""
     if None in log:
         raise msgspec.ValidationError(f"an export's events all carry `log` - at `$[{log.index(None)}]`")
@@ -169,6 +169,6 @@ def export(store: EventStore) -> bytes:
     entries = []
     for link in logged(store.db):
         entry = msgspec.json.decode(link.data)
-        entry["log"] = Logged(link.position, link.version, link.recorded_at, link.hash)
+        entry["log"] = LogFields(link.position, link.version, link.recorded_at, link.hash)
         entries.append(entry)
     return msgspec.json.format(msgspec.json.encode(entries), indent=2) + b"\n"
