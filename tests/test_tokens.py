@@ -107,6 +107,7 @@ def test_the_append_transaction_refuses_a_revoked_token_and_only_its_batch(store
     kept = tokens.create(store.db, "kept")
     gone = tokens.create(store.db, "gone")
     tokens.revoke(store.db, "gone")
+    assert tokens.listed(store.db)[0].last_used_at is None
     outcomes = store.append_group(
         [
             Batch("vocabulary", events(party("us")), token=tokens.digest(kept)),
@@ -115,8 +116,12 @@ def test_the_append_transaction_refuses_a_revoked_token_and_only_its_batch(store
         ]
     )
     assert isinstance(outcomes[1], tokens.TokenRefused) and outcomes[1].status == 401
-    assert [r.event.stream for r in store.read_log().events] == ["vocabulary", "other"]
     assert tokens.listed(store.db)[0].last_used_at is not None  # recorded in the same transaction
+    with store.db.writer.begin() as conn:  # as if its time had come
+        conn.execute(write_tokens.update().values(expires_at="2000-01-01T00:00:00Z"))
+    late = store.append_group([Batch("vocabulary", events(party("ua")), token=tokens.digest(kept))])
+    assert isinstance(late[0], tokens.TokenRefused) and "expired" in late[0].detail
+    assert [r.event.stream for r in store.read_log().events] == ["vocabulary", "other"]
     with pytest.raises(tokens.TokenRefused, match="not one allowed"):
         store.append_batches([Batch("x", events(party("x")), token=tokens.digest(gone))])
 

@@ -77,10 +77,12 @@ def create(database: Database, label: str, expires_at: dt.datetime | None = None
         "expires_at": None if expires_at is None else timestamp(expires_at),
         "last_used_at": None,
     }
-    with database.write_lock(), database.writer.begin() as conn:
-        if conn.scalar(sa.select(sa.func.count()).where(write_tokens.c.label == label)):
-            raise TokenError(f"a token labelled {label!r} exists: revoke it first, or choose another label")
-        conn.execute(write_tokens.insert(), row)
+    try:
+        with database.write_lock(), database.writer.begin() as conn:
+            conn.execute(write_tokens.insert(), row)
+    except sa.exc.IntegrityError:  # (its message would carry the digest: not shown)
+        taken = f"a token labelled {label!r} exists: revoke it first, or choose another label"
+        raise TokenError(taken) from None
     return token
 
 
