@@ -42,9 +42,12 @@ from service.query.caches import FormCache
 from service.query.state import Projections
 from service.query.timeline import Timeline
 from service.settings import Settings
+from service.storage.chain import ChainHashes
 from service.storage.committer import GroupCommitter
 from service.storage.database import Database, check_schema, connect
+from service.storage.lookups import PointReads
 from service.storage.notify import LiveLog
+from service.storage.tokens import ManagedTokens
 
 
 def settle_collector() -> None:
@@ -73,12 +76,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     figures.watch_pools(database)
     committer = GroupCommitter(store, on_group=figures.group_committed)
     lifecycle = Lifecycle(database, committer, live_log)
+    point_reads = PointReads(database)  # the token checks' and the head hashes' one-row reads
 
     async def close() -> None:
         lifecycle.drain()  # if no signal began it: /live streams end, writes are refused
         committer.stop()  # after writing what is queued
         await live_log.stop()
         figures.close()
+        point_reads.close()
         if owns_database:
             database.dispose()
 
@@ -109,6 +114,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 "live_log": live_log,
                 "metrics": figures,
                 "lifecycle": lifecycle,
+                "managed_tokens": ManagedTokens(point_reads),
+                "chain": ChainHashes(database, point_reads),
             }
         ),
         plugins=[

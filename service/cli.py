@@ -1,4 +1,5 @@
-"""Command line: ``python -m service migrate | seed | import | export | rebuild | verify | serve``."""
+"""Command line: ``python -m service migrate | seed | import | export | rebuild | verify | serve``, and
+``token | backup`` (service.trust)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,11 @@ def _rebuild(_: Settings, args: argparse.Namespace) -> None:
     )
 
 
-def _verify(_: Settings, __: argparse.Namespace) -> None:
+def _verify(_: Settings, args: argparse.Namespace) -> None:
+    if args.from_export is not None:  # offline: the file alone, no database
+        from service.trust import verify_export
+
+        return verify_export(Path(args.from_export))
     from service.projection.rebuild import check_daily_stands, check_logged_stances
     from service.storage.integrity import verify_chain
 
@@ -131,9 +136,12 @@ def _serve(settings: Settings, _: argparse.Namespace) -> None:
     finally:
         database.dispose()
     if not settings.write_tokens:
+        made = not settings.token_file.exists()
         token = _local_token(settings)
         os.environ["TIMELINE_WRITE_TOKENS"] = token  # the server processes read their settings from here
-        print(f"write token (kept in {settings.token_file}): {token}", file=sys.stderr)
+        # shown once, when it is made (as `token create` shows its own), never again in the server's output
+        shown = f": {token}" if made else ""
+        print(f"write token (kept in {settings.token_file}){shown}", file=sys.stderr)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     from service.logs import granian_config
 
@@ -187,10 +195,17 @@ def main(argv: list[str] | None = None) -> None:
         "stand again (slower)",
     )
     rebuilding.set_defaults(run=_rebuild)
-    commands.add_parser(
+    verifying = commands.add_parser(
         "verify", help="check the log's hash chain, the stances logged with each event, and the daily stands"
-    ).set_defaults(run=_verify)
+    )
+    verifying.add_argument(
+        "--from-export", metavar="FILE", help="check only the hash chain of an exported log, from the file"
+    )
+    verifying.set_defaults(run=_verify)
     commands.add_parser("serve", help="serve the API").set_defaults(run=_serve)
+    from service.trust import add_commands
+
+    add_commands(commands)
     args = parser.parse_args(argv)
     try:
         args.run(Settings.from_env(), args)

@@ -25,6 +25,18 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("TIMELINE_")} | extra
 
 
+def cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -m service ARGS` in `cwd`, with only the TIMELINE_ settings in `env`; its output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @contextmanager
 def running_server(
     env: dict[str, str], cwd: Path, timeout: float = 30

@@ -175,10 +175,13 @@ def test_sigterm_lets_appends_in_flight_finish_and_ends_live_streams(
         subscriber.join(10)
     assert stopped_in < 8, "a request or a stream held the shutdown until the processes were killed"
     assert len(acknowledged) > 20
+    # after the signal a connection may also be reset under a request sent as it closed (ReadError): such
+    # a request was not acknowledged, and a retry with the same ids is answered as the first would have been
     assert len(after_signal) >= len(writers) and set(after_signal) <= {
         "503",
         "ConnectError",
         "RemoteProtocolError",
+        "ReadError",
     }
     assert {answer.status_code for answer in answers} <= {201, 503}  # never a 500
     for answer in answers:

@@ -50,7 +50,7 @@ class AppendController(Controller):
         # The committer and the live log come from the app's state, not as dependencies: Litestar
         # resolves several dependencies in a task group of their own, which cost this, the one handler
         # whose speed is measured in thousands of requests a second, more than the rest of its work.
-        require_write_token(request)
+        token = require_write_token(request)  # a managed token's digest, checked again when appended
         committer: GroupCommitter = request.app.state.committer
         live_log: LiveLog = request.app.state.live_log
         try:
@@ -65,7 +65,7 @@ class AppendController(Controller):
         body = await request.body()
         batch: AppendRequest = decode_body(body, _BATCH, "Invalid event batch")
         try:
-            result = await committer.append(stream, batch.events, batch.expected_version)
+            result = await committer.append(stream, batch.events, batch.expected_version, token)
         except AppendRefused as exc:
             raise from_refusal(exc) from exc
         live_log.wake(max(a.position for a in result.events))

@@ -13,6 +13,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from service.storage.refusals import AppendRefused
 
 MAX_BODY_BYTES = 1024 * 1024
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="timeline"'}  # with every 401
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
@@ -66,7 +67,10 @@ def decode_body(body: bytes, decoding: msgspec.json.Decoder, title: str) -> Any:
 
 
 def from_refusal(exc: AppendRefused) -> ProblemDetailsException:
-    return problem(exc.status, exc.title, exc.detail, exc.pointer, **exc.extra)
+    refused = problem(exc.status, exc.title, exc.detail, exc.pointer, **exc.extra)
+    if exc.status == 401:  # a managed token revoked or expired by the time its batch was appended
+        refused.headers = CHALLENGE
+    return refused
 
 
 def from_http(exc: HTTPException) -> ProblemDetailsException:

@@ -15,9 +15,13 @@ from events.vocabulary import STREAM_PATTERN
 from service.api.openapi import READ, EventType, Issues, Parties, Streams, answers, path_id
 from service.api.problems import problem
 from service.api.views import EventView, LogView, SingleEventView, StreamView
+from service.storage.chain import ChainHashes
 from service.storage.log import EventStore
 
 HEAD_HEADER = "Timeline-Head"
+# The chain hash at the position the answer reflects (its ETag's): cite the two together, and anyone can
+# check later that the log still holds that history (the README shows how). None on an empty log.
+HEAD_HASH_HEADER = "Timeline-Head-Hash"
 # Positions and versions are 64-bit integers in the database, and numbers in JSON that every client reads
 # exactly up to 2**53 - 1 (the largest integer a double holds exactly, so the schema's bound is exact too);
 # larger numbers are refused as bad input.
@@ -26,9 +30,14 @@ MAX_VERSION = 2**31 - 1  # a stream's versions are 32-bit integers in the databa
 
 
 def read_response(request: Request, content: object, head: int, position: int | None = None) -> Response:
-    """A read answer with the log head, and an ETag from the log position it reflects (default: the head)."""
-    etag = f'"{head if position is None else position}"'
+    """A read answer with the log head, and an ETag and a chain hash from the log position it reflects
+    (default: the head)."""
+    reflected = head if position is None else position
+    etag = f'"{reflected}"'
     headers = {HEAD_HEADER: str(head), "ETag": etag}
+    chain: ChainHashes = request.app.state.chain
+    if (hashed := chain.at(reflected)) is not None:
+        headers[HEAD_HASH_HEADER] = hashed
     if etag in request.headers.get("if-none-match", "").replace("W/", "").split(", "):
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=content, headers=headers)

@@ -44,6 +44,8 @@ class EventView(msgspec.Struct, frozen=True):
     retracted_by: list[Revision]
     corrected_by: list[Revision]
     href: str
+    hash: str  # the chain hash of the event: the README says how to recompute it
+    previous_hash: str  # the chain's link: the hash of the event before it ("" at position 1)
 
     @classmethod
     def of(cls, recorded: Recorded) -> EventView:
@@ -57,6 +59,8 @@ class EventView(msgspec.Struct, frozen=True):
             retracted_by=recorded.retracted_by,
             corrected_by=recorded.corrected_by,
             href=f"/events/{event.id}",
+            hash=recorded.hash,
+            previous_hash=recorded.previous_hash,
         )
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from events.timeaxes import FOREVER_DATE, FOREVER_POSITION
 from service.storage.log import read_head
+from service.storage.reads import read_hash_at
 
 # Rectangles open on the knowledge axis end at FOREVER_DATE (exclusive): "known at any time" is asked as
 # the day before it, which every open rectangle contains and every closed one excludes.
@@ -59,4 +60,7 @@ def valid_until(axes: Axes) -> str:
 def clamp(conn: sa.Connection, axes: Axes) -> tuple[Axes, int]:
     """Read the head, and pin ``at`` to it: the answer then reflects exactly that log position."""
     head = read_head(conn)
-    return axes._replace(at=min(axes.at, head), known_at=min(axes.known_at, LAST_QUERYABLE_DAY)), head
+    at = min(axes.at, head)
+    if at < head:  # the hash the answer names (service.api.reads), read here rather than on the event loop
+        read_hash_at(conn, at)
+    return axes._replace(at=at, known_at=min(axes.known_at, LAST_QUERYABLE_DAY)), head

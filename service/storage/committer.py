@@ -78,13 +78,18 @@ class GroupCommitter:
             self._checkpointer = None
 
     async def append(
-        self, stream: str, events: Sequence[Event], expected_version: int | None = None
+        self,
+        stream: str,
+        events: Sequence[Event],
+        expected_version: int | None = None,
+        token: str | None = None,
     ) -> AppendResult:
-        """Append one batch atomically, in the next group; raises its refusal, if refused."""
+        """Append one batch atomically, in the next group; raises its refusal, if refused. ``token``: the
+        digest of the managed write token it came with, checked again in the group's transaction."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self.start()
-        self._queue.put(_Request(Batch(stream, events, expected_version), loop, future))
+        self._queue.put(_Request(Batch(stream, events, expected_version, token=token), loop, future))
         return await future
 
     def _run(self) -> None:

@@ -40,6 +40,7 @@ from service.storage.plan import (
 from service.storage.reads import ROW_COLUMNS, LogPage, LogReads, Recorded, Revision, read_head
 from service.storage.refusals import AppendRefused
 from service.storage.tables import definitions, event_terms, events
+from service.storage.tokens import refused_in
 
 __all__ = ["Appended", "AppendResult", "Batch", "EventStore", "LogPage", "Recorded", "Revision", "read_head"]
 
@@ -221,6 +222,13 @@ class EventStore(LogReads):
             named_once(prepared)
         if not self.db.is_sqlite:
             run(conn, "SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+        # batches whose managed token was revoked or has expired, read now, in this transaction
+        for k, exc in refused_in(conn, {k: batches[k].token for k in prepared if batches[k].token}).items():
+            exc.batch = k
+            if not isolated:
+                raise exc
+            outcomes[k] = exc
+            del prepared[k]
         candidates = [item for evs in prepared.values() for item in evs]
         logged = self._logged_by_id(conn, {item.id for item in candidates})
         known = self._known(conn, [item for item in candidates if item.id not in logged])
@@ -243,7 +251,7 @@ class EventStore(LogReads):
             # of inserts (see service.storage.bulk).
             plain = not any(is_meta(item.event) for item in plan.new)
             with _pipelined(conn, plain and len(plan.new) < COPY_FROM_ROWS):
-                self._insert(conn, plan.new, last_hash, plan.definitions)
+                self._insert(conn, plan.new, last_hash, plan.definitions, batches)
         return outcomes  # type: ignore[return-value]
 
     def _insert(
@@ -252,11 +260,14 @@ class EventStore(LogReads):
         new: list[New],
         last_hash: str,
         new_definitions: dict[tuple[str, str], int],
+        batches: Sequence[Batch],
     ) -> None:
-        recorded_at = _utcnow()
+        now = _utcnow()
         rows, data, terms = [], [], []
         for item in new:
             event = item.event
+            given = batches[item.batch].recorded_at
+            recorded_at = now if given is None else given[item.index]
             json = encode(event).decode()
             last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, json)
             target = str(event.target) if isinstance(event, EventRetracted | EventCorrected) else None

@@ -29,6 +29,11 @@ class Batch(NamedTuple):
     stream: str
     events: Sequence[Event]
     expected_version: int | None = None
+    # when each event was recorded, for a log restored from its export (service.dataset); None: now
+    recorded_at: Sequence[str] | None = None
+    # the digest of the managed write token it was sent with, checked in the append's transaction
+    # (service.storage.tokens.refused_in); None: a token of the environment, or no request at all
+    token: str | None = None
 
 
 class Appended(msgspec.Struct, frozen=True):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Sequence
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.pool import Pool
 
 from events.codec import decode_stored
 from events.vocabulary import Event
@@ -29,6 +31,8 @@ class Recorded(msgspec.Struct, frozen=True):
     version: int
     recorded_at: str
     event: Event
+    hash: str  # the chain hash of this event (service.storage.chain)
+    previous_hash: str  # the one before it, which this hash covers ("" at position 1)
     retracted_by: list[Revision] = []
     corrected_by: list[Revision] = []
 
@@ -47,12 +51,60 @@ ROW_COLUMNS = (
     events.c.data,
 )
 
-_HEAD = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0))  # built once: read on every answer
+# what the reads show of each row: the columns above, its hash and the hash it is chained to (one seek
+# by primary key per row, in the same statement)
+_before = events.alias("before")
+_READ_COLUMNS = (
+    *ROW_COLUMNS,
+    events.c.hash,
+    sa.select(_before.c.hash)
+    .where(_before.c.position == events.c.position - 1)
+    .scalar_subquery()
+    .label("previous_hash"),
+)
+
+# built once: read on every answer, with the last row's hash (one seek more)
+_HEAD = sa.select(events.c.position, events.c.hash).order_by(events.c.position.desc()).limit(1)
+_HASH_AT = sa.select(events.c.hash).where(events.c.position == sa.bindparam("position"))
+
+# The hash at each position that a read of this process has seen, per database (by the pool its
+# connections come from). Read answers name the hash at their position (``Timeline-Head-Hash``) and find
+# it here, read by the thread that read the head: a read of its own on the event loop would let go of the
+# GIL and wait for the writer thread to give it back. A position's hash never changes once committed.
+_SEEN: weakref.WeakKeyDictionary[Pool, dict[int, str]] = weakref.WeakKeyDictionary()
+SEEN_POSITIONS = 10_000  # kept per database; when full, forgotten all at once
+
+
+def _remember(conn: sa.Connection, position: int, hashed: str) -> None:
+    seen = _SEEN.get(conn.engine.pool)
+    if seen is None:
+        seen = _SEEN.setdefault(conn.engine.pool, {})
+    if len(seen) >= SEEN_POSITIONS:
+        seen.clear()
+    seen[position] = hashed
+
+
+def seen_hash(pool: Pool, position: int) -> str | None:
+    """The hash at ``position``, if a read through ``pool`` has seen it."""
+    seen = _SEEN.get(pool)
+    return None if seen is None else seen.get(position)
 
 
 def read_head(conn: sa.Connection) -> int:
     """The position of the last event committed (0 for an empty log)."""
-    return conn.scalar(_HEAD) or 0
+    row = conn.execute(_HEAD).first()
+    if row is None:
+        return 0
+    _remember(conn, row[0], row[1])
+    return row[0]
+
+
+def read_hash_at(conn: sa.Connection, position: int) -> None:
+    """Have the hash at ``position`` seen (``seen_hash``), reading its row if no read has yet."""
+    if position > 0 and seen_hash(conn.engine.pool, position) is None:
+        hashed = conn.scalar(_HASH_AT, {"position": position})
+        if hashed is not None:
+            _remember(conn, position, hashed)
 
 
 class LogReads:
@@ -74,7 +126,7 @@ class LogReads:
         parties: Sequence[str] = (),
         issues: Sequence[str] = (),
     ) -> LogPage:
-        query = sa.select(*ROW_COLUMNS).where(events.c.position > after)
+        query = sa.select(*_READ_COLUMNS).where(events.c.position > after)
         if types:
             query = query.where(events.c.type.in_(types))
         if streams:
@@ -97,7 +149,7 @@ class LogReads:
     def read_stream(self, stream: str, from_version: int = 1, limit: int = 100) -> tuple[LogPage, int]:
         """A page of one stream in version order, and the stream's current version (0: no such stream)."""
         query = (
-            sa.select(*ROW_COLUMNS)
+            sa.select(*_READ_COLUMNS)
             .where(events.c.stream == stream, events.c.version >= from_version)
             .order_by(events.c.version)
             .limit(limit)
@@ -110,7 +162,7 @@ class LogReads:
 
     def get(self, event_id: uuid.UUID) -> tuple[Recorded | None, int]:
         with self.db.reader.connect() as conn:
-            rows = conn.execute(sa.select(*ROW_COLUMNS).where(events.c.id == str(event_id))).all()
+            rows = conn.execute(sa.select(*_READ_COLUMNS).where(events.c.id == str(event_id))).all()
             found = self._recorded(conn, rows)
             return (found[0] if found else None), read_head(conn)
 
@@ -135,6 +187,8 @@ class LogReads:
                     version=row.version,
                     recorded_at=row.recorded_at,
                     event=event,
+                    hash=row.hash,
+                    previous_hash=row.previous_hash or "",
                     retracted_by=[
                         Revision(uuid.UUID(r.id), r.position, r.type)
                         for r in revs

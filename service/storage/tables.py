@@ -61,6 +61,20 @@ definitions = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
 )
 
+# Write tokens managed from the command line (service.storage.tokens), each kept as the SHA-256 digest of
+# the token, never the token itself. Times are ISO UTC strings (``2027-01-31T00:00:00Z``), so they compare
+# as text the same on every database.
+write_tokens = sa.Table(
+    "write_tokens",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),  # looked up by this on every managed-token write
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.String(32), nullable=True),
+    sa.Column("last_used_at", sa.String(32), nullable=True),  # written at most once a minute per token
+    sa.UniqueConstraint("label"),
+)
+
 # -- projections: derived from the log, rebuilt by `python -m service rebuild` ---------------------------
 # (and the rows of `stances` that are not `as_logged`, with their `fixed` marks)
 #
