@@ -105,8 +105,8 @@ class TokenRefused(AppendRefused):
     title = "Unauthorized"
 
 
-UNKNOWN = "the bearer token is not one allowed to write"
-EXPIRED = "the bearer token has expired"
+UNKNOWN = "the token is not one allowed to write"
+EXPIRED = "the token has expired"
 RECHECK_AFTER = 1.0  # seconds a process goes by what it read of a token before reading its row again
 
 _ALLOWED = DriverQuery(
