@@ -134,10 +134,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # logged, a refusal (4xx) is not: its request's line says why
         logging_config=LoggingConfig(
             formatters={"standard": {"()": formatter(settings.log_format)}},
-            # request lines are written at once, from the event loop's thread: handing each to the queue's
-            # thread cost more than writing it (measured: a tenth of a millisecond a request, the GIL going
-            # back and forth); the rare others keep going through Litestar's queue
-            handlers={"requests": {"class": "logging.StreamHandler", "formatter": "standard"}},
+            # request lines are written from the event loop's thread, those of one turn of the loop together
+            # (service/logs.py:BatchedStreamHandler): handing each to the queue's thread cost more than
+            # writing it (measured: a tenth of a millisecond a request, the GIL going back and forth), and
+            # a write of its own for each line a sixth of the appends a second; the rare others keep going
+            # through Litestar's queue
+            handlers={"requests": {"class": "service.logs.BatchedStreamHandler", "formatter": "standard"}},
             loggers={
                 "service.requests": {"handlers": ["requests"], "level": "INFO", "propagate": False},
                 # not a line for every /health and /ready that reads the schema's revision
