@@ -35,7 +35,7 @@ from events.timeaxes import (
 from events.vocabulary import type_name
 from service.projection import fixes
 from service.projection.stands import DailyStands, Taken, Touched
-from service.storage.bulk import chunks, insert_missing_rows, insert_rows
+from service.storage.bulk import chunks, insert_missing_rows, insert_rows, new_row
 from service.storage.tables import proj_cells, proj_versions, stances
 
 
@@ -107,11 +107,14 @@ class Projector:
             conn, version_rows([(logged, [single_version(logged)]) for logged, _ in plain], fixed=False)
         )
         taken = [
-            Taken(
-                p.party, p.issue, logged.event.occurred.start.isoformat(), logged.position, idx, known, json
+            new_row(
+                Taken,
+                (p.party, p.issue, occurred, logged.position, idx, known, data),
             )
-            for logged, json in plain
-            for known in (reported_start(logged.event).isoformat(),)
+            for logged, data in plain
+            for occurred, known in (
+                (logged.event.occurred.start.isoformat(), reported_start(logged.event).isoformat()),
+            )
             for idx, p in enumerate(logged.event.positions)
         ]
         touched: set[Touched] = set()
@@ -137,21 +140,24 @@ def logged_stance_rows(appended: Sequence[Logged]) -> list[StanceRow]:
     """The ``stances`` rows of events as logged, unmarked: they count from the event's log position and
     reported date on, until a fix reaches the event."""
     return [
-        StanceRow(
-            p.party,
-            p.issue,
-            logged.event.occurred.start.isoformat(),
-            logged.position,
-            idx,
-            logged.position,
-            FOREVER_POSITION,
-            reported_start(logged.event).isoformat(),
-            FOREVER_ISO,
-            p.stance,
-            0,
-            False,
-            True,
-            False,
+        new_row(
+            StanceRow,
+            (
+                p.party,
+                p.issue,
+                logged.event.occurred.start.isoformat(),
+                logged.position,
+                idx,
+                logged.position,
+                FOREVER_POSITION,
+                reported_start(logged.event).isoformat(),
+                FOREVER_ISO,
+                p.stance,
+                0,
+                False,
+                True,
+                False,
+            ),
         )
         for logged in appended
         for idx, p in enumerate(logged.event.positions)
@@ -177,18 +183,21 @@ def version_rows(items: Sequence[tuple[Logged, list[Version]]], fixed: bool) -> 
             )
             corrected = form.effective.corrected
             out.versions.append(
-                VersionRow(
-                    logged.position,
-                    form_no,
-                    type_name(event),
-                    occurred,
-                    form.pos_from,
-                    form.pos_to,
-                    known_from,
-                    known_to,
-                    form.effective.retracted,
-                    corrected,
-                    encode(event).decode() if corrected else None,
+                new_row(
+                    VersionRow,
+                    (
+                        logged.position,
+                        form_no,
+                        type_name(event),
+                        occurred,
+                        form.pos_from,
+                        form.pos_to,
+                        known_from,
+                        known_to,
+                        form.effective.retracted,
+                        corrected,
+                        encode(event).decode() if corrected else None,
+                    ),
                 )
             )
             if form.effective.retracted:
@@ -240,10 +249,13 @@ def insert_cells(conn: sa.Connection, cells: set[tuple[str, str]]) -> None:
 
 def single_version(logged: Logged) -> Version:
     """The one version of an event no retraction or correction names: open on both axes."""
-    return Version(
-        logged.position,
-        FOREVER_POSITION,
-        reported_start(logged.event),
-        FOREVER_DATE,
-        Effective(logged.position, logged.event, False, False),
+    return new_row(
+        Version,
+        (
+            logged.position,
+            FOREVER_POSITION,
+            reported_start(logged.event),
+            FOREVER_DATE,
+            new_row(Effective, (logged.position, logged.event, False, False)),
+        ),
     )

@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql
 from events.stand_json import stand_json
 from events.timeaxes import FOREVER_ISO, FOREVER_POSITION
 from service.projection.forms import FormRow, form_of_stance, logged_events, stand_json_of
-from service.storage.bulk import chunks, delete_rows, insert_rows, upsert_rows
+from service.storage.bulk import chunks, delete_rows, insert_rows, new_row, upsert_rows
 from service.storage.tables import (
     events,
     proj_stands,
@@ -119,7 +119,10 @@ class DailyStands:
         for t in taken:  # in log order: the last of a cell's day wins
             last[(t.party, t.issue, t.day)] = t
         rendered = {
-            key: (Shows(t.seq, t.idx, t.seq, t.known_from), stand_json(t.data, t.seq, t.idx).decode())
+            key: (
+                new_row(Shows, (t.seq, t.idx, t.seq, t.known_from)),
+                stand_json(t.data, t.seq, t.idx).decode(),
+            )
             for key, t in last.items()
         }
         removed = []
@@ -136,7 +139,8 @@ class DailyStands:
         if removed:
             delete_rows(conn, proj_stands, sorted(removed))
             _mark_removed(conn, head)
-        rows = [StandRow(*key, head, *shows, json) for key, (shows, json) in sorted(rendered.items())]
+        ordered = sorted(rendered.items())
+        rows = [new_row(StandRow, (*key, head, *shown, text)) for key, (shown, text) in ordered]
         upsert_rows(conn, proj_stands, list(StandRow._fields), rows)
 
     def derive(self, conn: sa.Connection, held: bool = True) -> Derived:

@@ -115,6 +115,11 @@ class DriverQuery:
         return [row(*values) for values in cursor.fetchall()]
 
 
+# A NamedTuple row made as ``new_row(RowType, values)``, where one is made for every event or position
+# appended: the type's own ``__new__`` is a Python function that costs two to three times as much.
+new_row = tuple.__new__
+
+
 def listed(column: sa.ColumnElement, name: str, is_sqlite: bool) -> sa.ColumnElement[bool]:
     """``column`` is one of the list bound as ``name`` (a ``DriverQuery`` list), whatever its length."""
     if is_sqlite:

@@ -23,7 +23,7 @@ from events.codec import decode_stored, encode
 from events.references import terms_of
 from events.timeaxes import Logged, is_meta, reported_start
 from events.vocabulary import Event, EventCorrected, EventRetracted, type_name
-from service.storage.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, run
+from service.storage.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, new_row, run
 from service.storage.database import Database
 from service.storage.plan import (
     Appended,
@@ -272,30 +272,34 @@ class EventStore(LogReads):
             last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, json)
             target = str(event.target) if isinstance(event, EventRetracted | EventCorrected) else None
             rows.append(
-                EventRow(
-                    item.position,
-                    item.prepared.id,
-                    event.stream,
-                    item.version,
-                    type_name(event),
-                    type(event).schema_version,
-                    event.occurred.start.isoformat(),
-                    reported_start(event).isoformat(),
-                    target,
-                    recorded_at,
-                    json,
-                    last_hash,
+                new_row(
+                    EventRow,
+                    (
+                        item.position,
+                        item.prepared.id,
+                        event.stream,
+                        item.version,
+                        type_name(event),
+                        type(event).schema_version,
+                        event.occurred.start.isoformat(),
+                        reported_start(event).isoformat(),
+                        target,
+                        recorded_at,
+                        json,
+                        last_hash,
+                    ),
                 )
             )
             data.append(json)
             terms += [
-                TermRow(k, t, item.position) for k, t in terms_of(item.prepared.refs, item.prepared.defines)
+                new_row(TermRow, (k, t, item.position))
+                for k, t in terms_of(item.prepared.refs, item.prepared.defines)
             ]
         insert_rows(conn, events, list(EventRow._fields), rows)
         insert_rows(conn, event_terms, list(TermRow._fields), terms)
         definition_rows = [DefinitionRow(kind, ident, pos) for (kind, ident), pos in new_definitions.items()]
         insert_rows(conn, definitions, list(DefinitionRow._fields), definition_rows)
-        self.projection.apply(conn, [Logged(item.position, item.event) for item in new], data)
+        self.projection.apply(conn, [new_row(Logged, (item.position, item.event)) for item in new], data)
         if not self.db.is_sqlite:
             run(conn, "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(new[-1].position)))
 
