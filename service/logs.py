@@ -30,14 +30,18 @@ def masked(line: str) -> str:
     return _BEARER.sub(r"\1***", line) if "earer" in line else line
 
 
-_second: list = [None, ""]  # the last second formatted, and how: strftime costs more than the rest of a line
+# the last second formatted, and how (strftime costs more than the rest of a line); one tuple, read
+# once, so that a thread formatting another second cannot mix the two
+_last_second: list[tuple[int, str]] = [(-1, "")]
 
 
 def _timestamp(record: logging.LogRecord) -> str:
     second = int(record.created)
-    if second != _second[0]:
-        _second[:] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return f"{_second[1]}.{int(record.msecs):03d}Z"
+    known, text = _last_second[0]
+    if known != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second[0] = (second, text)
+    return f"{text}.{int(record.msecs):03d}Z"
 
 
 class BatchedStreamHandler(logging.StreamHandler):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -78,3 +79,14 @@ def test_closing_writes_what_a_turn_left_unwritten(logged) -> None:
 
     asyncio.run(main())
     assert stream.lines[0].endswith("request n=1") and len(stream.lines) == 1
+
+
+def test_each_line_says_its_own_second(logged) -> None:
+    """The second's text is kept between lines: lines of other seconds, in any order, still say theirs."""
+    log, _, _ = logged
+    formatter = TextFormatter()
+    for created in (1_764_000_000.25, 1_764_000_001.5, 1_764_000_000.999, 1_764_086_400.0):
+        record = log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (), None)
+        record.created, record.msecs = created, (created % 1) * 1000
+        expected = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(record.msecs):03d}Z"
+        assert formatter.format(record).split(" ", 1)[0] == expected
