@@ -93,6 +93,11 @@ def test_metrics_are_summed_over_two_server_processes(sqlite_url: str, tmp_path:
         assert len({line["pid"] for line in served}) == 2, "one process answered every request"
         assert httpx.get(f"{base}/events", headers={"Authorization": "Bearer wrong"}).status_code == 401
         scrapes = [scrape(base, reads) for _ in range(6)]
+        # an append by the other process reaches this subscriber's process within one poll
+        # (service/storage/notify.py:POLL_SECONDS): wait for the last one, then compare everything
+        deadline = time.monotonic() + 5
+        while appended not in reader.received and time.monotonic() < deadline:
+            time.sleep(0.05)
         reader_got = list(reader.received)
 
     def value(samples: dict, name: str, **labels: str) -> float:
