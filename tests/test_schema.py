@@ -9,15 +9,17 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from events import timeaxes
 from events.codec import UPCAST_BASIS
+from events.timeaxes import Logged
 from service.app import create_app
 from service.compose import event_store
 from service.query.axes import Axes
 from service.query.state import Projections
 from service.settings import Settings
 from service.storage.database import Database, SchemaNotCurrent, alembic_config, check_schema, connect
+from service.storage.tables import event_terms, metadata, proj_stands, proj_versions, stances
 from service.storage.tables import events as events_table
-from service.storage.tables import metadata, proj_stands, proj_versions, stances
 from tests.factories import body, event, events, issue, party, statement
 from tests.test_time_axes_property import projection_rows
 
@@ -118,6 +120,98 @@ def test_the_rows_passed_between_modules_have_the_columns_of_their_tables() -> N
     assert set(ShownStance._fields) <= set(names(stances))
     assert set(Shows._fields) <= set(names(stances)) & set(names(proj_stands))
     assert set(Taken._fields) - {"day", "data"} <= set(names(proj_stands))
+
+
+def test_the_rows_built_as_plain_tuples_hold_each_value_under_its_columns_name(database: Database) -> None:
+    """The write path builds its rows as plain tuples in the order of their NamedTuple (see
+    service.storage.bulk.new_row): read back by column name, each value is where its name says."""
+    store = event_store(database)
+    store.append("v", events(party("p1"), issue("i1")))
+    taken = {"party": "p1", "issue": "i1", "summary": "s", "stance": "supports"}
+    said = event(statement("p1", "2025-02-10", reported="2025-02-12", positions=[taken]))
+    store.append("talks", [said])
+    fix = event(
+        body(
+            "EventCorrected",
+            "2025-02-14",
+            target=str(said.id),
+            changes={"occurred": "2025-02-11"},
+            reason="misdated",
+        )
+    )
+    store.append("talks", [fix])
+    with database.reader.connect() as conn:
+        row = conn.execute(sa.select(events_table).where(events_table.c.id == str(said.id))).one()
+        assert (row.position, row.stream, row.version, row.type) == (3, "talks", 1, "StatementMade")
+        assert (row.occurred, row.reported, row.target, row.schema_version) == (
+            "2025-02-10",
+            "2025-02-12",
+            None,
+            type(said).schema_version,
+        )
+        assert msgspec.json.decode(row.data)["id"] == str(said.id) and len(row.hash) == 64
+        assert conn.execute(
+            sa.select(events_table.c.target).where(events_table.c.position == 4)
+        ).scalar() == str(said.id)
+        terms = conn.execute(sa.select(event_terms).where(event_terms.c.position == 3)).all()
+        assert {(t.kind, t.term) for t in terms} == {("party", "p1"), ("issue", "i1")}
+        order = (stances.c.as_logged.desc(), stances.c.form_no)
+        logged, *forms = conn.execute(sa.select(stances).where(stances.c.seq == 3).order_by(*order)).all()
+        assert (logged.party, logged.issue, logged.occurred, logged.idx, logged.stance) == (
+            "p1",
+            "i1",
+            "2025-02-10",
+            0,
+            "supports",
+        )
+        assert (logged.pos_from, logged.known_from, logged.as_logged, logged.fixed) == (
+            3,
+            "2025-02-12",
+            True,
+            True,
+        )
+        # the forms the oracle gives the event, over their rectangles, each by its columns' names
+        oracle = timeaxes.versions([Logged(3, said), Logged(4, fix)])
+        expected = [
+            (v.effective.event.occurred.start.isoformat(), v.pos_from, v.pos_to, v.known_from.isoformat())
+            + (v.known_to.isoformat(), n, v.effective.corrected, "supports")
+            for n, v in enumerate(oracle)
+            if not v.effective.retracted
+        ]
+        assert len(expected) >= 2 and expected[-1][6] and not expected[0][6]  # as logged, then corrected
+        assert [
+            (f.occurred, f.pos_from, f.pos_to, f.known_from, f.known_to, f.form_no, f.corrected, f.stance)
+            for f in forms
+        ] == expected
+        assert not any(f.as_logged or f.fixed for f in forms)
+        forms_of = conn.execute(
+            sa.select(proj_versions).where(proj_versions.c.seq == 3).order_by(proj_versions.c.form_no)
+        ).all()
+        assert [
+            (
+                f.form_no,
+                f.type,
+                f.occurred,
+                f.pos_from,
+                f.pos_to,
+                f.known_from,
+                f.known_to,
+                f.retracted,
+                f.corrected,
+            )
+            for f in forms_of
+        ] == [
+            (n, "StatementMade", v.effective.event.occurred.start.isoformat(), v.pos_from, v.pos_to)
+            + (v.known_from.isoformat(), v.known_to.isoformat(), v.effective.retracted, v.effective.corrected)
+            for n, v in enumerate(oracle)
+        ]
+        assert [f.data is None for f in forms_of] == [not v.effective.corrected for v in oracle]
+        assert msgspec.json.decode(forms_of[-1].data)["occurred"] == "2025-02-11"
+        stands = conn.execute(sa.select(proj_stands).order_by(proj_stands.c.day)).all()
+        assert [(s.party, s.issue, s.day, s.seq, s.idx, s.pos_from) for s in stands] == [
+            ("p1", "i1", "2025-02-11", 3, 0, 4)
+        ]
+        assert stands[0].changed_at == 4 and msgspec.json.decode(stands[0].json)["stance"] == "supports"
 
 
 def test_a_log_of_the_older_schema_shows_every_stance_with_a_basis_after_the_migration(

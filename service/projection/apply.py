@@ -40,7 +40,8 @@ from service.storage.tables import proj_cells, proj_versions, stances
 
 
 class VersionRow(NamedTuple):
-    """A row of ``proj_versions``: one form of an event over its rectangle of the axes."""
+    """A row of ``proj_versions``: one form of an event over its rectangle of the axes. (``version_rows``
+    builds these as plain tuples in this order: see ``service.storage.bulk.new_row``.)"""
 
     seq: int
     form_no: int
@@ -56,7 +57,8 @@ class VersionRow(NamedTuple):
 
 
 class StanceRow(NamedTuple):
-    """A row of ``stances`` (without its ``id``): one stance an event, or one of its forms, takes."""
+    """A row of ``stances`` (without its ``id``): one stance an event, or one of its forms, takes. (Built
+    as plain tuples in this order, like ``VersionRow``.)"""
 
     party: str
     issue: str
@@ -78,8 +80,8 @@ class Rows(NamedTuple):
     """What the versions of some events write: their version rows, the stance rows of fixed events'
     forms, and the cells their stances name."""
 
-    versions: list[VersionRow]
-    stances: list[StanceRow]
+    versions: list[tuple]  # VersionRows and StanceRows, as plain tuples (see service.storage.bulk.new_row)
+    stances: list[tuple]
     cells: set[tuple[str, str]]
 
 
@@ -136,28 +138,26 @@ class Projector:
         return set(conn.execute(sa.select(s.c.party, s.c.issue, s.c.occurred).where(s.c.seq == seq)).all())
 
 
-def logged_stance_rows(appended: Sequence[Logged]) -> list[StanceRow]:
+def logged_stance_rows(appended: Sequence[Logged]) -> list[tuple]:
     """The ``stances`` rows of events as logged, unmarked: they count from the event's log position and
-    reported date on, until a fix reaches the event."""
+    reported date on, until a fix reaches the event. (StanceRows, as plain tuples: see
+    ``service.storage.bulk.new_row``.)"""
     return [
-        new_row(
-            StanceRow,
-            (
-                p.party,
-                p.issue,
-                logged.event.occurred.start.isoformat(),
-                logged.position,
-                idx,
-                logged.position,
-                FOREVER_POSITION,
-                reported_start(logged.event).isoformat(),
-                FOREVER_ISO,
-                p.stance,
-                0,
-                False,
-                True,
-                False,
-            ),
+        (
+            p.party,
+            p.issue,
+            logged.event.occurred.start.isoformat(),
+            logged.position,
+            idx,
+            logged.position,
+            FOREVER_POSITION,
+            reported_start(logged.event).isoformat(),
+            FOREVER_ISO,
+            p.stance,
+            0,
+            False,
+            True,
+            False,
         )
         for logged in appended
         for idx, p in enumerate(logged.event.positions)
@@ -183,21 +183,18 @@ def version_rows(items: Sequence[tuple[Logged, list[Version]]], fixed: bool) -> 
             )
             corrected = form.effective.corrected
             out.versions.append(
-                new_row(
-                    VersionRow,
-                    (
-                        logged.position,
-                        form_no,
-                        type_name(event),
-                        occurred,
-                        form.pos_from,
-                        form.pos_to,
-                        known_from,
-                        known_to,
-                        form.effective.retracted,
-                        corrected,
-                        encode(event).decode() if corrected else None,
-                    ),
+                (
+                    logged.position,
+                    form_no,
+                    type_name(event),
+                    occurred,
+                    form.pos_from,
+                    form.pos_to,
+                    known_from,
+                    known_to,
+                    form.effective.retracted,
+                    corrected,
+                    encode(event).decode() if corrected else None,
                 )
             )
             if form.effective.retracted:
@@ -206,7 +203,7 @@ def version_rows(items: Sequence[tuple[Logged, list[Version]]], fixed: bool) -> 
                 out.cells.add((p.party, p.issue))
                 if fixed:
                     out.stances.append(
-                        StanceRow(
+                        (
                             p.party,
                             p.issue,
                             occurred,

@@ -11,6 +11,7 @@ DailyStands.rebuild), or all of them when ``rerender`` is set or they were made 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
@@ -149,13 +150,13 @@ class _Rebuild:
         # read of both.
         s = stances
         marked: set[int] = set()
-        held_forms: dict[StanceRow, list[int]] = {}
+        held_forms: dict[tuple, list[int]] = {}  # by the stance row, as version_rows builds it
         query = sa.select(s.c.id, *(s.c[name] for name in StanceRow._fields))
         for row in conn.execute(query.where(sa.or_(s.c.fixed, sa.not_(s.c.as_logged)))):
             if row.as_logged:
                 marked.add(row.seq)
             else:
-                held_forms.setdefault(StanceRow(*tuple(row)[1:]), []).append(row.id)
+                held_forms.setdefault(tuple(row)[1:], []).append(row.id)
         fixed = fixes.reached(conn)
         changed = mark_fixed(conn, marked - fixed, False) + mark_fixed(conn, fixed - marked, True)
         plain = sa.and_(
@@ -296,17 +297,18 @@ def check_logged_stances(database: Database, step: int = 5000) -> tuple[int, int
                 .where(s.c.as_logged, s.c.seq.between(low, high))
                 .order_by(s.c.seq, s.c.idx)
             )
-            found = _unmarked_by_event(StanceRow(*row) for row in held)
+            found = _unmarked_by_event(map(tuple, held))
             for seq in sorted(expected.keys() | found.keys()):
                 if expected.get(seq) != found.get(seq):
                     return head, seq
     return head, None
 
 
-def _unmarked_by_event(rows) -> dict[int, list[StanceRow]]:
-    """Stance rows without their ``fixed`` mark, by the log position of their event."""
+def _unmarked_by_event(rows: Iterable[tuple]) -> dict[int, list[StanceRow]]:
+    """Stance rows (tuples in the order of ``StanceRow``) without their ``fixed`` mark, by the log position
+    of their event."""
     grouped: dict[int, list[StanceRow]] = {}
-    for row in rows:
+    for row in map(StanceRow._make, rows):
         grouped.setdefault(row.seq, []).append(row._replace(fixed=False))
     return grouped
 

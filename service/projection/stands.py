@@ -140,7 +140,7 @@ class DailyStands:
             delete_rows(conn, proj_stands, sorted(removed))
             _mark_removed(conn, head)
         ordered = sorted(rendered.items())
-        rows = [new_row(StandRow, (*key, head, *shown, text)) for key, (shown, text) in ordered]
+        rows = [(*key, head, *shown, text) for key, (shown, text) in ordered]  # StandRows, as plain tuples
         upsert_rows(conn, proj_stands, list(StandRow._fields), rows)
 
     def derive(self, conn: sa.Connection, held: bool = True) -> Derived:
@@ -173,7 +173,7 @@ class DailyStands:
         if surplus or (rerender and removed):
             _mark_removed(conn, head)
         rendered = _render(conn, set(changed.values()))
-        rows = [StandRow(*key, head, *row.shows, rendered[row]) for key, row in changed.items()]
+        rows = [(*key, head, *row.shows, rendered[row]) for key, row in changed.items()]  # StandRows
         insert_rows(conn, s, list(StandRow._fields), rows)
 
     def check(self, conn: sa.Connection) -> str | None:
@@ -257,7 +257,7 @@ class ShownStance(NamedTuple):
 
 
 class StandRow(NamedTuple):
-    """A row of ``proj_stands``."""
+    """A row of ``proj_stands``. (Built as plain tuples in this order: see ``bulk.new_row``.)"""
 
     party: str
     issue: str

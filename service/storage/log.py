@@ -61,7 +61,8 @@ def chain_hash(previous: str, position: int, stream: str, version: int, recorded
 
 
 class EventRow(NamedTuple):
-    """A row of ``events``: an event as logged."""
+    """A row of ``events``: an event as logged. (``_insert`` builds these as plain tuples in this order:
+    see ``service.storage.bulk.new_row``.)"""
 
     position: int
     id: str
@@ -78,7 +79,8 @@ class EventRow(NamedTuple):
 
 
 class TermRow(NamedTuple):
-    """A row of ``event_terms``: a party or issue an event concerns."""
+    """A row of ``event_terms``: a party or issue an event concerns (built as a plain tuple, like
+    ``EventRow``)."""
 
     kind: str
     term: str
@@ -263,7 +265,9 @@ class EventStore(LogReads):
         batches: Sequence[Batch],
     ) -> None:
         now = _utcnow()
-        rows, data, terms = [], [], []
+        rows: list[tuple] = []
+        data: list[str] = []
+        terms: list[tuple] = []
         for item in new:
             event = item.event
             given = batches[item.batch].recorded_at
@@ -272,29 +276,24 @@ class EventStore(LogReads):
             last_hash = chain_hash(last_hash, item.position, event.stream, item.version, recorded_at, json)
             target = str(event.target) if isinstance(event, EventRetracted | EventCorrected) else None
             rows.append(
-                new_row(
-                    EventRow,
-                    (
-                        item.position,
-                        item.prepared.id,
-                        event.stream,
-                        item.version,
-                        type_name(event),
-                        type(event).schema_version,
-                        event.occurred.start.isoformat(),
-                        reported_start(event).isoformat(),
-                        target,
-                        recorded_at,
-                        json,
-                        last_hash,
-                    ),
+                (  # an EventRow, as a plain tuple (see service.storage.bulk.new_row)
+                    item.position,
+                    item.prepared.id,
+                    event.stream,
+                    item.version,
+                    type_name(event),
+                    type(event).schema_version,
+                    event.occurred.start.isoformat(),
+                    reported_start(event).isoformat(),
+                    target,
+                    recorded_at,
+                    json,
+                    last_hash,
                 )
             )
             data.append(json)
-            terms += [
-                new_row(TermRow, (k, t, item.position))
-                for k, t in terms_of(item.prepared.refs, item.prepared.defines)
-            ]
+            # TermRows, as plain tuples
+            terms += [(k, t, item.position) for k, t in terms_of(item.prepared.refs, item.prepared.defines)]
         insert_rows(conn, events, list(EventRow._fields), rows)
         insert_rows(conn, event_terms, list(TermRow._fields), terms)
         definition_rows = [DefinitionRow(kind, ident, pos) for (kind, ident), pos in new_definitions.items()]
