@@ -15,7 +15,9 @@ For each backend, log shape and log size, in one run:
    transaction (SQLite: one connection; PostgreSQL: one connection and eight), and 500 rows a
    transaction;
 4. the ``eventsourcing`` library in-process on the same kind of database: single-event saves and
-   500-event saves.
+   500-event saves;
+5. the web stack alone: the same ``wrk`` load against ``bench/bare.py``, a bare Litestar app served as the
+   service is, that decodes each body into the service's append type and stores nothing.
 
 Shapes: ``standard`` (12 parties x 15 issues over two years, as bench/generate.py) and ``wide`` (60 x 40
 over ten years). It prints one table per backend, with ratios, and the database bytes per event.
@@ -65,6 +67,7 @@ from bench.projections import (  # noqa: E402
     running_server,
     server_version,
 )
+from tests.server import free_port  # noqa: E402
 
 TOKEN = "bench"
 PRESENT = dt.date(2026, 2, 28)
@@ -239,6 +242,35 @@ def wrk(base: str, shape: Shape, seconds: int, connections: int) -> dict[str, fl
     if "Non-2xx" in out:
         raise RuntimeError(f"some appends failed:\n{out}")
     return {"appends": rate, "p50": ms("50%"), "p99": ms("99%")}
+
+
+def framework_ceiling(shape: Shape, seconds: int, connections: int, workdir: Path) -> dict[str, float]:
+    """The same ``wrk`` load against ``bench/bare.py`` (the web stack alone, storing nothing, served as the
+    service is): appends/s, p50 and p99 in ms."""
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / "bare.log", "w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench/bare.py"), str(port)], cwd=ROOT, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                    connection.request("GET", "/health")
+                    if connection.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"the bare app did not start:\n{log.read()}")
+                time.sleep(0.1)
+            return wrk(f"http://127.0.0.1:{port}", shape, seconds, connections)
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
 
 
 def post_batches(base: str, bodies: list[bytes]) -> float:
@@ -460,6 +492,9 @@ def measure(backend: str, shape: Shape, size: int, args: argparse.Namespace, wor
             print(f"  {backend} {shape.name} {size:,}: batches over HTTP", file=sys.stderr)
             result["batches"] = post_batches(base, backfill(shape, args.batches, args.seed + 1))
             result["state_p50"] = state_p50(base, shape)
+        if shutil.which("wrk"):  # right after the service's own run, on the machine as it is then
+            print(f"  {backend} {shape.name} {size:,}: the bare web stack", file=sys.stderr)
+            result["bare"] = framework_ceiling(shape, args.seconds, args.connections, workdir / "bare")
         print(f"  {backend} {shape.name} {size:,}: the raw database and the library", file=sys.stderr)
         result["raw"] = raw_ceiling(backend, url, shape, args.seconds / 2)
         result["library"] = library(backend, url, workdir, args.seconds / 2)
@@ -502,6 +537,13 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 line += f", eventsourcing {lib['single']:,.0f}/s in-process"
             line += f" (service/raw {r.get('appends', 0) / single_raw:.2f})"
             print(line)
+            if "bare" in r:
+                bare = r["bare"]
+                line = (
+                    f"  {'':<20}the web stack alone (bench/bare.py, stores nothing): {bare['appends']:,.0f}/s"
+                )
+                line += f", p99 {bare['p99']:.1f} ms (service/bare {r['appends'] / bare['appends']:.2f})"
+                print(line)
             line = f"  {'':<20}batches: service {r['batches']:,.0f} ev/s over HTTP"
             line += f", import {r['import']:,.0f}"
             line += f", raw {raw['batched']:,.0f} rows/s"
