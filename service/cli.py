@@ -48,8 +48,10 @@ def _seed(_: Settings, __: argparse.Namespace) -> None:
 
 def _import(_: Settings, args: argparse.Namespace) -> None:
     from service.dataset import load, parse
+    from service.storage.collector import collector_paused
 
-    events = parse(Path(args.file).read_bytes(), args.file)
+    with collector_paused():  # a large file decodes into as many objects as it has events, or more
+        events = parse(Path(args.file).read_bytes(), args.file)
     added = _with_store(lambda store: load(store, events))
     print(f"{args.file}: {len(events)} events, {added} new", file=sys.stderr)
 

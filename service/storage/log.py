@@ -24,6 +24,7 @@ from events.references import terms_of
 from events.timeaxes import Logged, is_meta, reported_start
 from events.vocabulary import Event, EventCorrected, EventRetracted, type_name
 from service.storage.bulk import COPY_FROM_ROWS, DriverQuery, chunks, insert_rows, listed, new_row, run
+from service.storage.collector import collector_paused
 from service.storage.database import Database
 from service.storage.plan import (
     Appended,
@@ -173,7 +174,7 @@ class EventStore(LogReads):
 
     def append_batches(self, batches: Sequence[Batch]) -> list[AppendResult]:
         """Append several batches, to any streams, in one transaction: all stored or none."""
-        with self.db.write_lock(), self.db.writer.begin() as conn:
+        with collector_paused(), self.db.write_lock(), self.db.writer.begin() as conn:
             return self.append_in(conn, batches)
 
     def append_in(self, conn: sa.Connection, batches: Sequence[Batch]) -> list[AppendResult]:
@@ -191,7 +192,7 @@ class EventStore(LogReads):
         been sent. Should the transaction fail for a reason of no batch's making, each batch is tried
         again in a transaction of its own, so that one batch's failure is never another's."""
         try:
-            with self.db.write_lock(), self.db.writer.begin() as conn:
+            with collector_paused(), self.db.write_lock(), self.db.writer.begin() as conn:
                 return self._append(conn, batches, isolated=True)
         except Exception:
             if len(batches) == 1:
