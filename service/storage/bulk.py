@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -104,6 +105,12 @@ class DriverQuery:
         return found
 
     def rows(self, conn: sa.Connection, **params: Any) -> list[Any]:
+        return self.send(conn, **params)()
+
+    def send(self, conn: sa.Connection, **params: Any) -> Callable[[], list[Any]]:
+        """Run the query and return what reads its rows. In a psycopg pipeline (see
+        ``service.storage.log``), queries sent before the first of them is read travel together: one round
+        trip for all of them."""
         found = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
         sql, order, defaults, row = found
         if conn.dialect.name == "sqlite":
@@ -112,7 +119,7 @@ class DriverQuery:
         args: Any = tuple(params[name] for name in order) if order is not None else params
         cursor = conn.connection.dbapi_connection.cursor()
         cursor.execute(sql, args)
-        return [row(*values) for values in cursor.fetchall()]
+        return lambda: [row(*values) for values in cursor.fetchall()]
 
 
 # A NamedTuple row made as ``new_row(RowType, values)``, where one is made for every event or position

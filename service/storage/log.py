@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
@@ -223,8 +223,18 @@ class EventStore(LogReads):
                 outcomes[k] = exc
         if not isolated:
             named_once(prepared)
-        if not self.db.is_sqlite:
-            run(conn, "SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+        # What is stored of every event's id, references and stream, and the log's last position, read
+        # under the append lock: on PostgreSQL the lock and every lookup go in one pipeline, one round
+        # trip for all of them (each took one before), the lookups running once the lock is held.
+        candidates = [item for evs in prepared.values() for item in evs]
+        with _pipelined(conn, True):
+            if not self.db.is_sqlite:
+                run(conn, "SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+            read_logged = self._logged_by_id(conn, {item.id for item in candidates})
+            read_known = self._known(conn, candidates)
+            read_versions = self._versions(conn, sorted({batches[k].stream for k in prepared}))
+            read_last = _LAST.send(conn)
+            logged, known, versions, last = read_logged(), read_known(), read_versions(), read_last()
         # batches whose managed token was revoked or has expired, read now, in this transaction
         for k, exc in refused_in(conn, {k: batches[k].token for k in prepared if batches[k].token}).items():
             exc.batch = k
@@ -232,11 +242,6 @@ class EventStore(LogReads):
                 raise exc
             outcomes[k] = exc
             del prepared[k]
-        candidates = [item for evs in prepared.values() for item in evs]
-        logged = self._logged_by_id(conn, {item.id for item in candidates})
-        known = self._known(conn, [item for item in candidates if item.id not in logged])
-        versions = self._versions(conn, sorted({batches[k].stream for k in prepared}))
-        last = _LAST.rows(conn)
         last_position, last_hash = last[0] if last else (0, "")
 
         plan = Plan(logged, known, versions, last_position)
@@ -304,38 +309,39 @@ class EventStore(LogReads):
             run(conn, "SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(new[-1].position)))
 
     @staticmethod
-    def _versions(conn: sa.Connection, streams: list[str]) -> dict[str, int]:
+    def _versions(conn: sa.Connection, streams: list[str]) -> Callable[[], dict[str, int]]:
         """Each stream's current version: one index seek per stream, all in one statement built once. (A
-        grouped ``max`` over ``stream IN (...)`` reads every row of those streams: slower as they grow.)"""
-        versions: dict[str, int] = {}
-        for chunk in chunks(set(streams), 500):
-            versions |= {
-                row.stream: row.version for row in _VERSIONS.rows(conn, streams=chunk) if row.version
-            }
-        return versions
+        grouped ``max`` over ``stream IN (...)`` reads every row of those streams: slower as they grow.)
+        Sent now, read by what it returns (as the other lookups: see ``_append``)."""
+        sent = [_VERSIONS.send(conn, streams=chunk) for chunk in chunks(set(streams), 500)]
+        return lambda: {row.stream: row.version for read in sent for row in read() if row.version}
 
     @staticmethod
-    def _logged_by_id(conn: sa.Connection, ids: set[str]) -> dict[str, sa.Row]:
-        """The stored rows of the events with these ``ids``."""
-        stored = {}
-        for chunk in chunks(ids):
-            stored |= {row.id: row for row in _STORED_IDS.rows(conn, ids=chunk)}
-        return stored
+    def _logged_by_id(conn: sa.Connection, ids: set[str]) -> Callable[[], dict[str, sa.Row]]:
+        """The stored rows of the events with these ``ids`` (sent now, read by what it returns)."""
+        sent = [_STORED_IDS.send(conn, ids=chunk) for chunk in chunks(ids)]
+        return lambda: {row.id: row for read in sent for row in read()}
 
     @staticmethod
-    def _known(conn: sa.Connection, candidates: list[Prepared]) -> Known:
-        """What is stored of everything the events refer to, and of what they define."""
+    def _known(conn: sa.Connection, candidates: list[Prepared]) -> Callable[[], Known]:
+        """What is stored of everything the events refer to, and of what they define (sent now, read by
+        what it returns)."""
         named, targets = set(), set()
         for item in candidates:
             for ref in item.refs:
                 (targets if ref.kind == "event" else named).add(ref.id)
             if item.defines is not None:
                 named.add(item.defines[1])
-        stored_defs: set[tuple[str, str]] = set()
-        for chunk in chunks(named):
-            stored_defs |= {(row.kind, row.id) for row in _DEFINED.rows(conn, ids=chunk)}
-        stored_targets: dict[str, Event] = {}
-        for chunk in chunks(targets):
-            for row in _STORED_IDS.rows(conn, ids=chunk):
-                stored_targets[row.id] = decode_stored(row.data, row.type, row.schema_version)
-        return Known(stored_defs, stored_targets)
+        sent_defs = [_DEFINED.send(conn, ids=chunk) for chunk in chunks(named)]
+        sent_targets = [_STORED_IDS.send(conn, ids=chunk) for chunk in chunks(targets)]
+
+        def read() -> Known:
+            stored_defs = {(row.kind, row.id) for read in sent_defs for row in read()}
+            stored_targets = {
+                row.id: decode_stored(row.data, row.type, row.schema_version)
+                for read in sent_targets
+                for row in read()
+            }
+            return Known(stored_defs, stored_targets)
+
+        return read
