@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from service.storage.log import _LAST, _STORED_IDS, _VERSIONS, EventStore
+from service.storage.log import _LAST, _STORED_IDS, _VERSIONS, EventStore, _pipelined
 from tests.factories import events, party, statement
-
-
-def _pipeline(conn, is_sqlite: bool):
-    return contextlib.nullcontext() if is_sqlite else conn.connection.dbapi_connection.pipeline()
 
 
 def test_queries_sent_together_are_read_as_each_alone(store: EventStore) -> None:
@@ -24,7 +18,7 @@ def test_queries_sent_together_are_read_as_each_alone(store: EventStore) -> None
             _VERSIONS.rows(conn, streams=["talks", "vocabulary", "nowhere"]),
             _LAST.rows(conn),
         )
-        with _pipeline(conn, store.db.is_sqlite):
+        with _pipelined(conn, True):
             sent = (
                 _STORED_IDS.send(conn, ids=ids),
                 _VERSIONS.send(conn, streams=["talks", "vocabulary", "nowhere"]),
