@@ -9,6 +9,9 @@ without it (bench/writes.py shows the same side by side). Nothing on the write p
 collector: what it makes is freed by reference counting once the transaction is over, and any cycle made
 meanwhile, by this thread or another, is collected at the next collection after the pause.
 
+(The server also makes full collections rare from its start, for the caches its reads keep:
+``service.app.settle_collector``.)
+
 The collector is one per process, so the pause is counted: it is switched off by the first write to
 begin and on again by the last to end, and only if it was on when the first began (a caller that switched
 it off itself keeps it off).
