@@ -67,7 +67,7 @@ from bench.projections import (  # noqa: E402
     running_server,
     server_version,
 )
-from tests.server import free_port  # noqa: E402
+from tests.server import free_port, running_process  # noqa: E402
 
 TOKEN = "bench"
 PRESENT = dt.date(2026, 2, 28)
@@ -249,28 +249,9 @@ def framework_ceiling(shape: Shape, seconds: int, connections: int, workdir: Pat
     service is): appends/s, p50 and p99 in ms."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    with open(workdir / "bare.log", "w+") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench/bare.py"), str(port)], cwd=ROOT, stdout=log, stderr=log
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                    connection.request("GET", "/health")
-                    if connection.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"the bare app did not start:\n{log.read()}")
-                time.sleep(0.1)
-            return wrk(f"http://127.0.0.1:{port}", shape, seconds, connections)
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    command = [sys.executable, str(ROOT / "bench/bare.py"), str(port)]
+    with running_process(command, dict(os.environ), workdir, f"http://127.0.0.1:{port}") as (base, _):
+        return wrk(base, shape, seconds, connections)
 
 
 def post_batches(base: str, bodies: list[bytes]) -> float:

@@ -42,16 +42,21 @@ def running_server(
     env: dict[str, str], cwd: Path, timeout: float = 30
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start `python -m service serve` with `env`; yield its base URL once /health answers."""
-    full_env = clean_env(**env)
-    log = open(cwd / "server.log", "w+")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve"],
-        cwd=cwd,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://{env.get('TIMELINE_HOST', '127.0.0.1')}:{env['TIMELINE_PORT']}"
+    with running_process(
+        [sys.executable, "-m", "service", "serve"], clean_env(**env), cwd, base, timeout
+    ) as found:
+        yield found
+
+
+@contextmanager
+def running_process(
+    command: list[str], env: dict[str, str], cwd: Path, base: str, timeout: float = 30
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start an HTTP server process (its output in `cwd`/server.log); yield `base` once its /health
+    answers, and stop it afterwards."""
+    log = open(cwd / "server.log", "w+")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -44,3 +44,11 @@ def test_the_writes_bench_measures_the_service_beside_the_raw_database() -> None
     assert done.returncode == 0, done.stderr
     assert "standard        300" in done.stdout
     assert "raw " in done.stdout and "rows/s" in done.stdout
+
+
+def test_the_groups_bench_measures_the_writer_in_process() -> None:
+    done = run("groups.py", "--size", "300", "--group", "4", "--groups", "3", "--batches", "1")
+    assert done.returncode == 0, done.stderr
+    for label in ("groups of 4 single appends", "one append alone", "500-event backfill batches"):
+        assert f"  {label}" in done.stdout
+    assert "KiB" in done.stdout and "writes" in done.stdout
