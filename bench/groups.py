@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import msgspec
@@ -35,33 +34,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.projections import commit, default_postgres_url, fresh_database, machine  # noqa: E402
-from bench.writes import PRESENT, SHAPES, STANCES, Shape, backfill, ids, import_log, log  # noqa: E402
+from bench.writes import PRESENT, SHAPES, Shape, backfill, import_log, log, statement  # noqa: E402
 from service.api.append import _BATCH  # noqa: E402
 from service.compose import event_store  # noqa: E402
 from service.storage.database import connect  # noqa: E402
 from service.storage.log import EventStore  # noqa: E402
 from service.storage.plan import Batch  # noqa: E402
 
-SOURCE = {"publisher": "Wire", "title": "A report", "excerpt": "We said it."}
-
 
 def single(rng: random.Random, shape: Shape) -> Batch:
-    """One append as bench/append.lua sends it, decoded as the service decodes it."""
-    parties, issues = ids(shape)
+    """One append as bench/append.lua sends it (one statement, one position, 95% dated on the log's present
+    day), decoded as the service decodes it."""
     day = PRESENT if rng.random() >= 0.05 else PRESENT - dt.timedelta(days=rng.randint(1, shape.years * 365))
-    party = rng.choice(parties)
-    position = {"party": party, "issue": rng.choice(issues), "stance": rng.choice(STANCES), "basis": "stated"}
-    event = {
-        "type": "StatementMade",
-        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "occurred": day.isoformat(),
-        "title": "A statement",
-        "party": party,
-        "speaker": "A Speaker",
-        "quote": "We said it.",
-        "positions": [position | {"summary": "s"}],
-        "sources": [SOURCE],
-    }
+    event = statement(rng, shape, day)
+    event["positions"] = event["positions"][:1]
     return Batch("live", _BATCH.decode(msgspec.json.encode({"events": [event]})).events)
 
 
