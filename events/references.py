@@ -7,7 +7,7 @@ ProposalTabled), ``event`` (any stored event, the target of a retraction or corr
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from events.vocabulary import (
     AgreementReached,
@@ -72,8 +72,46 @@ def references(event: Event) -> Iterator[Ref]:
             yield Ref("by", "party", event.by)
             if event.to is not None:
                 yield Ref("to", "party", event.to)
-        case EventRetracted() | EventCorrected():
+        case EventRetracted():
             yield Ref("target", "event", str(event.target))
+        case EventCorrected():
+            yield Ref("target", "event", str(event.target))
+            yield from change_references(event.changes)
+
+
+CHANGES = "changes."  # where the references a correction's changes bring in are found in it
+
+# The fields of any event type that refer to a party or a proposal, by the shape of their JSON value
+_NAMES_PARTIES = ("parties", "between", "by")  # a list of party ids (PledgeMade's `by`: one id)
+_NAMES_PARTY = ("party", "to")
+_LISTS_PARTIES = ("delegations", "absent")  # a list of objects with a `party`
+
+
+def change_references(changes: dict[str, Any]) -> Iterator[Ref]:
+    """What a correction's ``changes`` refer to, read from their JSON by field name (``changes.positions[0]
+    .party`` ...). A value of another shape yields nothing here: the correction's own check, against its
+    target's type, refuses it. A field that defines (PartyDefined's ``party``, IssueDefined's ``issue``,
+    ProposalTabled's ``proposal``) is read as a reference too; a correction may not change it anyway."""
+    for field, value in changes.items():
+        at = CHANGES + field
+        if field in _NAMES_PARTY or (field == "by" and isinstance(value, str)):
+            if isinstance(value, str):
+                yield Ref(at, "party", value)
+        elif field == "proposal":
+            if isinstance(value, str):
+                yield Ref(at, "proposal", value)
+        elif field in _NAMES_PARTIES and isinstance(value, list):
+            for i, party in enumerate(value):
+                if isinstance(party, str):
+                    yield Ref(f"{at}[{i}]", "party", party)
+        elif field in (*_LISTS_PARTIES, "positions") and isinstance(value, list):
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    continue
+                if isinstance(item.get("party"), str):
+                    yield Ref(f"{at}[{i}].party", "party", item["party"])
+                if field == "positions" and isinstance(item.get("issue"), str):
+                    yield Ref(f"{at}[{i}].issue", "issue", item["issue"])
 
 
 def index_terms(event: Event) -> set[tuple[Kind, str]]:
@@ -82,8 +120,13 @@ def index_terms(event: Event) -> set[tuple[Kind, str]]:
 
 
 def terms_of(refs: Iterable[Ref], defined: tuple[Kind, str] | None) -> set[tuple[Kind, str]]:
-    """``index_terms`` of an event from its references and its definition, where those are at hand."""
-    terms: set[tuple[Kind, str]] = {(ref.kind, ref.id) for ref in refs if ref.kind in ("party", "issue")}
+    """``index_terms`` of an event from its references and its definition, where those are at hand. What a
+    correction's changes name is checked, not indexed: a correction is found through its target."""
+    terms: set[tuple[Kind, str]] = {
+        (ref.kind, ref.id)
+        for ref in refs
+        if ref.kind in ("party", "issue") and not ref.path.startswith(CHANGES)
+    }
     if defined is not None and defined[0] in ("party", "issue"):
         terms.add(defined)
     return terms

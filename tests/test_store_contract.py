@@ -144,6 +144,73 @@ def test_retractions_and_corrections_name_a_stored_event(store: EventStore) -> N
     assert found.retracted_by[0].position == 7
 
 
+def test_what_a_correction_changes_must_refer_to_what_is_defined(store: EventStore) -> None:
+    """A correction's changes are checked as an event's own fields are: every party, issue and proposal
+    they name resolves, to something stored or defined earlier in the batch, or the batch is refused and
+    nothing of it is stored."""
+    seed_vocabulary(store)
+    position = {
+        "party": "us",
+        "issue": "resource_deal",
+        "stance": "opposes",
+        "summary": "no",
+        "basis": "reported",
+    }
+    original = event(statement("us", positions=[position], parties=["russia"]))
+    tabled = event(body("ProposalTabled", proposal="plan", by=["us"], name="A plan"))
+    withdrawn = event(body("ProposalWithdrawn", proposal="plan", by=["us"]))
+    store.append("talks", [original, tabled, withdrawn])
+    head = store.head()
+
+    def correcting(target: object, **changes: object) -> dict:
+        return body("EventCorrected", target=str(target), reason="r", changes=changes)
+
+    unknown = [
+        (
+            original.id,
+            {"positions": [{**position, "party": "atlantis"}]},
+            "/events/0/changes/positions/0/party",
+        ),
+        (
+            original.id,
+            {"positions": [{**position, "issue": "whaling"}]},
+            "/events/0/changes/positions/0/issue",
+        ),
+        (original.id, {"parties": ["russia", "atlantis"]}, "/events/0/changes/parties/1"),
+        (original.id, {"party": "atlantis"}, "/events/0/changes/party"),
+        (withdrawn.id, {"proposal": "no_such_plan"}, "/events/0/changes/proposal"),
+        (withdrawn.id, {"by": ["atlantis"]}, "/events/0/changes/by/0"),
+    ]
+    for target, changes, pointer in unknown:
+        with pytest.raises(UnresolvedReference) as caught:
+            store.append("talks", events(correcting(target, **changes)))
+        assert caught.value.pointer == pointer
+    assert store.head() == head
+    # what the same batch defines first, or what is stored already (looked up for the changes alone)
+    store.append("talks", events(party("atlantis"), correcting(original.id, parties=["atlantis"])))
+    store.append("talks", events(correcting(original.id, positions=[{**position, "party": "atlantis"}])))
+    assert store.head() == head + 3
+    # what a correction names is checked, not indexed: it is found through its target
+    assert [r.position for r in store.read_log(parties=["atlantis"]).events] == [head + 1]
+
+
+def test_a_correction_cannot_change_what_an_event_defines(store: EventStore) -> None:
+    seed_vocabulary(store)
+    defined = event(party("atlantis"))
+    store.append("vocabulary", [defined])
+    changes = {"party": "ukraine"}  # defined too: still not a correction's to change
+    with pytest.raises(AppendRefused) as refused:
+        store.append(
+            "vocabulary", events(body("EventCorrected", target=str(defined.id), reason="r", changes=changes))
+        )
+    assert refused.value.pointer == "/events/0/changes/party"
+    assert "define another party" in refused.value.detail
+    store.append(
+        "vocabulary",
+        events(body("EventCorrected", target=str(defined.id), reason="r", changes={"name": "Atlantis"})),
+    )
+
+
 def test_read_log_filters_and_pages(store: EventStore) -> None:
     seed_vocabulary(store)
     position = {"party": "ukraine", "issue": "resource_deal", "stance": "opposes", "summary": "no"}

@@ -198,6 +198,14 @@ class Plan:
             defined = item.prepared.defines
             if defined is not None:
                 here.setdefault(defined, item.position)
+            if isinstance(item.event, EventCorrected):  # its target first: what its changes may be
+                target = str(item.event.target)
+                named = earlier.get(target) or self.known.events.get(target)
+                if named is None and target in self._planned:
+                    named = self._planned[target].event
+                if named is None:
+                    raise _unresolved(item.index, "target", "event", target)
+                _check_correction(item.index, item.event, named)
             for ref in item.prepared.refs:
                 if ref.kind == "event":
                     known = ref.id in earlier or ref.id in self._planned or ref.id in self.known.events
@@ -207,11 +215,6 @@ class Plan:
                 if not known:
                     raise _unresolved(item.index, ref.path, ref.kind, ref.id)
             earlier[item.prepared.id] = item.event
-        for item in items:
-            if isinstance(item.event, EventCorrected):
-                target = str(item.event.target)
-                named = self.known.events.get(target) or earlier.get(target)
-                _check_correction(item.index, item.event, named or self._planned[target].event)
         return {
             key: position
             for key, position in here.items()
@@ -238,8 +241,16 @@ def _check_correction(index: int, event: EventCorrected, target: Event) -> None:
             f"/events/{index}/target",
         )
     try:
-        apply_changes(target, event.changes)
+        corrected = apply_changes(target, event.changes)
     except msgspec.ValidationError as exc:
         raise AppendRefused(
             f"the corrected event would be invalid: {exc}", f"/events/{index}/changes"
         ) from exc
+    defines = definition(target)
+    if defines is not None and definition(corrected) != defines:
+        kind, ident = defines
+        raise AppendRefused(
+            f"a correction cannot change the {kind} an event defines ({ident!r}): "
+            f"define another {kind} instead",
+            f"/events/{index}/changes/{kind}",
+        )
