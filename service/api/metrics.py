@@ -27,7 +27,6 @@ import sqlalchemy.exc
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from service.api.openapi import answers
 from service.settings import METRICS_DIR_VARIABLE
@@ -211,11 +210,17 @@ class Metrics:
         return generate_latest(registry)
 
 
+# Prometheus' text format, version 0.0.4. Without its charset: Litestar adds one to every text/* type
+# (prometheus-client's own CONTENT_TYPE_PLAIN_0_0_4 carries one too, and the header had it twice, which a
+# strict media-type parser refuses).
+EXPOSITION_TYPE = "text/plain; version=0.0.4"
+
+
 @get(
     "/metrics",
     tags=["operations"],
     summary="Prometheus metrics, summed over every server process",
-    media_type=CONTENT_TYPE_PLAIN_0_0_4,
+    media_type=EXPOSITION_TYPE,
     responses=answers(405),
 )
 async def metrics(request: Request, store: NamedDependency[EventStore]) -> Response[bytes]:
@@ -224,4 +229,4 @@ async def metrics(request: Request, store: NamedDependency[EventStore]) -> Respo
     with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):  # metrics answer while the database does not
         figures.head.set(await anyio.to_thread.run_sync(store.head))
     body = await anyio.to_thread.run_sync(figures.exposition)
-    return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return Response(body, media_type=EXPOSITION_TYPE)
