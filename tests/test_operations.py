@@ -19,6 +19,7 @@ from service.app import create_app
 from service.logs import JsonFormatter, TextFormatter, masked
 from service.settings import Settings
 from service.storage.database import Database
+from service.storage.log import EventStore
 from tests.conftest import TOKEN
 from tests.factories import party, statement
 from tests.test_api import assert_problem, post, vocabulary
@@ -184,6 +185,37 @@ def test_one_structured_line_per_request(client: TestClient, caplog: pytest.LogC
     text = TextFormatter().format(first)
     assert f" INFO service.requests[{os.getpid()}] request method=GET route=/events status=200 " in text
     assert "request_id=req-1" in text
+
+
+def test_a_refusal_is_logged_without_a_traceback_and_a_server_error_with_one(
+    client: TestClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vocabulary(client)
+    framework = logging.getLogger("litestar")  # Litestar's own logger does not propagate to the root
+    framework.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            refusals = [
+                post(client, "talks", statement("us"), expected_version=7),  # 409
+                post(client, "talks", statement("nobody")),  # 422, from the store
+                client.post("/streams/talks/events", content=b"{"),  # 400, from the handler
+                client.get("/state?as_of=nonsense"),  # 400, from a parameter
+                client.get("/no/such"),  # 404, from the router
+            ]
+            assert [answer.status_code for answer in refusals] == [409, 422, 400, 400, 404]
+            assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+            def broken(*args: object, **kwargs: object) -> None:
+                raise RuntimeError("the log cannot be read")
+
+            monkeypatch.setattr(EventStore, "read_log", broken)
+            assert client.get("/events").status_code == 500
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "litestar"]
+        assert len(errors) == 1 and "RuntimeError: the log cannot be read" in TextFormatter().format(
+            errors[0]
+        )
+    finally:
+        framework.removeHandler(caplog.handler)
 
 
 def test_no_token_reaches_a_log_line(protected: TestClient, caplog: pytest.LogCaptureFixture) -> None:

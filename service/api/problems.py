@@ -32,13 +32,23 @@ _FIELD = re.compile(r"^Object (contains unknown|missing required) field `(?P<fie
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
+class Refusal(ProblemDetailsException):
+    """A problem of the client's making (4xx). Litestar leaves out the traceback of the statuses in
+    ``disable_stack_trace`` by the status its exception's *class* declares, not the instance's: as a plain
+    ``ProblemDetailsException`` (a 500 by class) every refusal was logged as an uncaught error, with its
+    traceback."""
+
+    status_code = 400
+
+
 def problem(
     status: int, title: str, detail: str, pointer: str | None = None, **extra: Any
 ) -> ProblemDetailsException:
     fields = {k: v for k, v in extra.items() if v is not None}
     if pointer is not None:
         fields["pointer"] = pointer
-    return ProblemDetailsException(status_code=status, title=title, detail=detail, extra=fields or None)
+    kind = Refusal if status < 500 else ProblemDetailsException
+    return kind(status_code=status, title=title, detail=detail, extra=fields or None)
 
 
 def pointer_of(message: str) -> tuple[str, str | None]:
