@@ -218,6 +218,30 @@ def test_a_refusal_is_logged_without_a_traceback_and_a_server_error_with_one(
         framework.removeHandler(caplog.handler)
 
 
+def test_head_answers_with_the_headers_of_a_get_and_no_body(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    vocabulary(client)
+    for path in (
+        "/state?as_of=2025-02-18",
+        "/events?limit=2",
+        "/timeline.atom",
+        "/",
+        "/health",
+        "/schema/openapi.json",
+    ):
+        full, only = client.get(path), client.head(path)
+        assert (only.status_code, only.content) == (200, b""), path
+        for name in ("content-type", "content-length", "etag", "timeline-head"):
+            assert only.headers.get(name) == full.headers.get(name), (path, name)
+    assert (client.head("/no/such").status_code, client.head("/no/such").content) == (404, b"")
+    assert client.head("/streams/talks/events").status_code == 405  # a write has no HEAD
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="service.requests"):
+        client.head("/state")
+    assert [(r.fields["method"], r.fields["status"]) for r in request_lines(caplog)] == [("HEAD", 200)]
+
+
 def test_no_token_reaches_a_log_line(protected: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     secrets = [TOKEN, "reader-secret", "not-a-token-but-secret"]
     with caplog.at_level(logging.DEBUG):

@@ -32,6 +32,13 @@ def newcomer_flow(base: str, token: str) -> None:
     assert [e["event"]["id"] for e in log["events"][-2:]] == [us["id"], said["id"]]
     refused = httpx.post(f"{base}/streams/vocabulary/events", json={"events": [party("eu")]})
     assert refused.status_code == 401
+    # `curl -I`: the headers of a GET, no body, a stream's included (it ends at once)
+    for path in ("/state", "/timeline.atom", "/live"):
+        with httpx.stream("GET", f"{base}{path}") as full:
+            assert full.status_code == 200
+            kind = full.headers["content-type"]
+        only = httpx.head(f"{base}{path}", timeout=5)
+        assert (only.status_code, only.headers["content-type"], only.content) == (200, kind, b"")
 
 
 def test_serve_on_sqlite_creates_and_prints_a_local_token(tmp_path: Path) -> None:

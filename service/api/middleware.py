@@ -80,9 +80,19 @@ class Operations:
         path: str = scope["path"]
         added = [(REQUEST_ID, request_id), *self.cors.answer_headers(origin, method)]
         status, head, live = 500, None, False
+        # HEAD is GET without the body (RFC 9110, 9.3.2): the app answers a GET and only its headers go out;
+        # the body ends at once, a stream's (/live) included
+        if method == "HEAD":
+            scope["method"] = "GET"
+        ended = False
 
         async def answer(message: dict) -> None:
-            nonlocal status, head, live
+            nonlocal status, head, live, ended
+            if method == "HEAD" and message["type"] == "http.response.body":
+                if ended or (message.get("more_body") and not live):
+                    return
+                ended = True
+                message = {"type": "http.response.body", "body": b""}
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers") or ())
