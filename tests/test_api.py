@@ -236,6 +236,25 @@ def test_writes_need_a_valid_token_reads_do_not(client: TestClient) -> None:
     assert client.get("/events", headers={"Authorization": ""}).json()["head"] == 0
 
 
+def test_a_body_sent_as_another_type_than_json_is_refused(client: TestClient) -> None:
+    vocabulary(client)
+    content = json.dumps({"events": [statement("us")]})
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "application/xml", "application/jsonx"):
+        refused = client.post("/streams/talks/events", content=content, headers={"content-type": kind})
+        assert kind in assert_problem(refused, 415)["detail"]
+    assert client.get("/events").json()["head"] == 3
+    for kind in ("application/json", "Application/JSON; charset=utf-8", "application/vnd.timeline+json"):
+        stored = client.post(
+            "/streams/talks/events",
+            content=json.dumps({"events": [statement("us")]}),
+            headers={"content-type": kind},
+        )
+        assert stored.status_code == 201, kind
+    unnamed = client.post("/streams/talks/events", content=json.dumps({"events": [statement("us")]}))
+    assert unnamed.status_code == 201  # a body that names no type is read as JSON
+    assert client.get("/events").json()["head"] == 7
+
+
 def test_a_body_over_one_mebibyte_is_refused(client: TestClient) -> None:
     big = party("eu", summary="x" * (1024 * 1024))
     response = client.post("/streams/v/events", content=json.dumps({"events": [big]}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import msgspec
@@ -18,6 +19,9 @@ from service.storage.notify import LiveLog
 from service.storage.refusals import AppendRefused
 
 MAX_BATCH = 1000
+# a body said to be JSON: application/json, or a JSON-based type (application/problem+json, ...). A body
+# that names no type at all is read as JSON too (what `curl --data-binary` without -H sends is not that)
+_JSON_TYPE = re.compile(r"\s*application/([\w.-]+\+)?json\s*(;.*)?", re.IGNORECASE | re.DOTALL)
 
 
 class AppendRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -37,7 +41,7 @@ class AppendController(Controller):
         description='Body: `{"expected_version": N (optional), "events": [event, ...]}`. '
         "All events are stored or none; an id already stored with the same body returns its earlier result.",
         status_code=201,
-        responses=answers(400, 401, 405, 409, 413, 422, 503),
+        responses=answers(400, 401, 405, 409, 413, 415, 422, 503),
         security=[{"bearer": []}],
     )
     async def append(
@@ -62,6 +66,13 @@ class AppendController(Controller):
                 f"{stream!r} is not a stream name: use a-z, 0-9, _ . - (max 128)",
                 "/stream",
             ) from None
+        kind = request.headers.get("content-type")
+        if kind is not None and not _JSON_TYPE.fullmatch(kind):
+            raise problem(
+                415,
+                "Unsupported Media Type",
+                f"the body must be JSON, sent as Content-Type: application/json, not {kind!r}",
+            )
         body = await request.body()
         batch: AppendRequest = decode_body(body, _BATCH, "Invalid event batch")
         try:

@@ -102,6 +102,7 @@ _PROBLEMS = {
     405: "a method this path does not allow (the Allow header lists those it does)",
     409: "an expected_version that is not the stream's, or an event id stored with another body",
     413: "a request body larger than 1 MiB",
+    415: "a request body sent as another type than JSON (Content-Type)",
     422: "a body that breaks the event schema, a reference that does not resolve, or a bad stream name",
     503: "this process is shutting down or cannot write now (Retry-After says when to try again)",
 }
