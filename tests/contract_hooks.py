@@ -67,7 +67,7 @@ def _cursor_order(cursor: str) -> str:
 def breaks_a_rule_between_parameters(case) -> bool:
     """Whether a request breaks one of the rules between two parameters, which no schema of one parameter
     can state (each is a 400 problem that says so): a timeline cursor continues the order it was given
-    out for, and /changes asks about `from` before `to`."""
+    out for, /changes asks about `from` before `to`, and /timeline about `from` not after `to`."""
     query = case.query or {}
     cursor = query.get("cursor")
     if case.path.startswith("/timeline") and isinstance(cursor, str):
@@ -80,6 +80,11 @@ def breaks_a_rule_between_parameters(case) -> bool:
     if case.path == "/changes" and isinstance(start, str) and isinstance(end, str):
         try:
             return EdtfDate(start).end >= EdtfDate(end).end  # type: ignore[operator]
+        except (ValueError, TypeError):
+            pass
+    if case.path.startswith("/timeline") and isinstance(start, str) and isinstance(end, str):
+        try:
+            return EdtfDate(start).start > EdtfDate(end).end  # type: ignore[operator]
         except (ValueError, TypeError):
             pass
     return False

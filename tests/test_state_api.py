@@ -131,6 +131,8 @@ def test_an_answer_can_be_cited_and_reproduced_with_at(client: TestClient) -> No
         ("/state?at=99999999999999999999999", 400),
         ("/events?after=99999999999999999999999", 400),
         ("/changes?from=2025-03-01&to=2025-02-01", 400),
+        ("/timeline?from=2025-03-01&to=2025-02-01", 400),
+        ("/timeline.atom?from=2025-03&to=2025-02", 400),
         ("/parties/narnia", 404),
         ("/parties/narnia/history", 404),
         ("/issues/narnia", 404),
@@ -142,6 +144,17 @@ def test_bad_questions_get_problems(seeded: TestClient, url: str, status: int) -
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["detail"]
+
+
+def test_a_problem_names_the_parameter_at_fault(seeded: TestClient) -> None:
+    for url, parameter in [
+        ("/changes?from=2025-02-20&to=2025-02-18/..", "to"),  # `to` gives /changes its valid time
+        ("/changes?from=2025-02-20/..&to=2025-02-28", "from"),
+        ("/state?as_of=2025-02-18/..", "as_of"),
+        ("/timeline?from=2025-03-01&to=2025-02-01", "from"),
+    ]:
+        refused = seeded.get(url)
+        assert (refused.status_code, refused.json()["parameter"]) == (400, parameter), url
 
 
 def test_vocabulary_lists(seeded: TestClient) -> None:

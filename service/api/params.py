@@ -57,9 +57,13 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
     return date.end
 
 
-def axes_of(as_of: str | None, known_at: str | None, at: int | None) -> tuple[Axes, AxesView]:
+def axes_of(
+    as_of: str | None, known_at: str | None, at: int | None, as_of_name: str = "as_of"
+) -> tuple[Axes, AxesView]:
+    """The axes a read asks about; ``as_of_name``: the parameter that gives the valid time (``/changes``
+    asks up to its ``to``), for the problem a bad one gets."""
     axes = Axes()
-    if (date := parse_date(as_of, "as_of")) is not None:
+    if (date := parse_date(as_of, as_of_name)) is not None:
         axes = axes._replace(as_of=date)
     if (date := parse_date(known_at, "known_at")) is not None:
         axes = axes._replace(known_at=date)

@@ -170,7 +170,7 @@ class StateController(Controller):
         cursor: Cursor = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> Response[ChangesView]:
-        axes, echo = axes_of(to, known_at, at)
+        axes, echo = axes_of(to, known_at, at, as_of_name="to")
         after = parse_date(from_, "from")
         key = decode_cursor(cursor)
         if after is not None and after >= axes.as_of:

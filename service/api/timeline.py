@@ -57,6 +57,8 @@ class TimelineQuery:
         self.axes, self.echo = axes_of(None, known_at, at)
         start_date = _start_of(start, "from")
         end_date = parse_date(end, "to")
+        if start_date is not None and end_date is not None and start_date > end_date:
+            raise problem(400, "Invalid range", "`from` must not be after `to`", parameter="from")
         self.filters = Filters(
             start=start_date,
             end=end_date,
