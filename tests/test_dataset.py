@@ -407,3 +407,18 @@ def test_the_reviewed_stances(events):
 def test_vocabulary_comes_first(files):
     name, batch = files[0]
     assert all(isinstance(event, PartyDefined | IssueDefined) for event in batch), name
+
+
+def test_what_an_event_names_is_defined_as_of_its_date(events):
+    """A party or issue is defined (on the valid-time axis) from the start of every event that names it:
+    otherwise an answer as of that day would show a stance of a party it does not know (``/parties/us``
+    with ``"party": null``)."""
+    defined: dict[tuple[str, str], dt.date] = {}
+    for event in events:
+        if (kind_id := definition(event)) is not None and kind_id[0] in ("party", "issue"):
+            defined.setdefault(kind_id, event.occurred.start)
+    for event in events:
+        for ref in references(event):
+            if ref.kind in ("party", "issue"):
+                since = defined[(ref.kind, ref.id)]
+                assert since <= event.occurred.start, (event.title, ref.kind, ref.id, since)

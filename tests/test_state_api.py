@@ -172,4 +172,16 @@ def test_vocabulary_lists(seeded: TestClient) -> None:
         "canada",
     }
     assert len(seeded.get("/issues").json()["issues"]) == 12
-    assert seeded.get("/parties", params={"as_of": "2024-12-31"}).json()["parties"] == []
+    # as of the end of 2024: what the events of 2024 name (the Geneva talks, the call of November 2024)
+    late_2024 = {"as_of": "2024-12-31"}
+    assert {p["id"] for p in seeded.get("/parties", params=late_2024).json()["parties"]} == {
+        "us",
+        "russia",
+        "ukraine",
+    }
+    assert [i["id"] for i in seeded.get("/issues", params=late_2024).json()["issues"]] == [
+        "us_russia_normalization"
+    ]
+    us = seeded.get("/parties/us", params=late_2024).json()
+    assert us["party"]["id"] == "us" and us["positions"]  # a stance, of a party the answer knows
+    assert seeded.get("/parties", params={"as_of": "2023-12-31"}).json()["parties"] == []
