@@ -91,8 +91,11 @@ def test_reads_answer_if_none_match_with_304(client: TestClient) -> None:
     first = client.get("/events")
     etag = first.headers["etag"]
     assert client.get("/events", headers={"If-None-Match": etag}).status_code == 304
+    for named in (f'"0","1",W/{etag}', f' "7" , {etag} ', "*"):  # a list of tags, weak ones, or any
+        assert client.get("/events", headers={"If-None-Match": named}).status_code == 304, named
     post(client, "talks", statement("us"))
     assert client.get("/events", headers={"If-None-Match": etag}).status_code == 200
+    assert client.get("/events", headers={"If-None-Match": '"0", "1"'}).status_code == 200
 
 
 def test_retry_with_the_same_ids_returns_the_earlier_result(client: TestClient) -> None:

@@ -194,7 +194,8 @@ def test_a_backdated_event_reaches_feed_readers(seeded: TestClient) -> None:
     assert extension_of(after.raw)[late["id"]]["occurred"] == "2024-12"
     assert "2024-12" in entry.content[0].value
     # in valid-time order it sits near the start, not at the end, yet it is the newest by date
-    assert atom_ids(after).index(late["id"]) < 10  # of 58: after what 2024 holds (four definitions, two meetings)
+    # of 58: after what 2024 holds (four definitions, two meetings)
+    assert atom_ids(after).index(late["id"]) < 10
     item = next(i for i in json_get(seeded, "/timeline.json")["items"] if i["id"] == late["id"])
     assert recorded(item["date_published"]) > latest
     assert item["_timeline"]["occurred"]["text"] == "2024-12"

@@ -21,6 +21,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 
 from service.api.problems import problem
+from service.api.reads import not_modified
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 MEDIA_TYPES = {  # Litestar adds "; charset=utf-8" to the text types
@@ -80,7 +81,7 @@ def _send(request: Request, asset: Asset, cache: str = "no-cache") -> Response[b
         # policy is stricter than the default one, and an answer's own policy is kept
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     }
-    if asset.etag in request.headers.get("if-none-match", "").replace("W/", "").split(", "):
+    if not_modified(request.headers.get("if-none-match"), asset.etag):
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=asset.body, media_type=asset.media_type, headers=headers)
 

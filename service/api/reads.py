@@ -29,6 +29,15 @@ MAX_POSITION = 2**53 - 1
 MAX_VERSION = 2**31 - 1  # a stream's versions are 32-bit integers in the database
 
 
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weakly compared, RFC 9110 13.1.2): one of its
+    comma-separated tags, with or without ``W/``, or ``*`` (any representation there is)."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
 def read_response(request: Request, content: object, head: int, position: int | None = None) -> Response:
     """A read answer with the log head, and an ETag and a chain hash from the log position it reflects
     (default: the head)."""
@@ -38,7 +47,7 @@ def read_response(request: Request, content: object, head: int, position: int | 
     chain: ChainHashes = request.app.state.chain
     if (hashed := chain.at(reflected)) is not None:
         headers[HEAD_HASH_HEADER] = hashed
-    if etag in request.headers.get("if-none-match", "").replace("W/", "").split(", "):
+    if not_modified(request.headers.get("if-none-match"), etag):
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=content, headers=headers)
 
