@@ -81,10 +81,19 @@ def references(event: Event) -> Iterator[Ref]:
 
 CHANGES = "changes."  # where the references a correction's changes bring in are found in it
 
-# The fields of any event type that refer to a party or a proposal, by the shape of their JSON value
-_NAMES_PARTIES = ("parties", "between", "by")  # a list of party ids (PledgeMade's `by`: one id)
-_NAMES_PARTY = ("party", "to")
-_LISTS_PARTIES = ("delegations", "absent")  # a list of objects with a `party`
+# The fields of any event type that name a party or a proposal, by the shape of their JSON value
+_ONE: dict[str, Kind] = {
+    "party": "party",
+    "to": "party",
+    "by": "party",
+    "proposal": "proposal",
+}  # an id (PledgeMade's `by`)
+_IDS = ("parties", "between", "by")  # a list of party ids (the proposals' `by`)
+_OBJECTS: dict[str, tuple[Kind, ...]] = {
+    "delegations": ("party",),
+    "absent": ("party",),
+    "positions": ("party", "issue"),
+}
 
 
 def change_references(changes: dict[str, Any]) -> Iterator[Ref]:
@@ -94,24 +103,16 @@ def change_references(changes: dict[str, Any]) -> Iterator[Ref]:
     ProposalTabled's ``proposal``) is read as a reference too; a correction may not change it anyway."""
     for field, value in changes.items():
         at = CHANGES + field
-        if field in _NAMES_PARTY or (field == "by" and isinstance(value, str)):
-            if isinstance(value, str):
-                yield Ref(at, "party", value)
-        elif field == "proposal":
-            if isinstance(value, str):
-                yield Ref(at, "proposal", value)
-        elif field in _NAMES_PARTIES and isinstance(value, list):
-            for i, party in enumerate(value):
-                if isinstance(party, str):
-                    yield Ref(f"{at}[{i}]", "party", party)
-        elif field in (*_LISTS_PARTIES, "positions") and isinstance(value, list):
+        if isinstance(value, str) and field in _ONE:
+            yield Ref(at, _ONE[field], value)
+        elif isinstance(value, list):
             for i, item in enumerate(value):
-                if not isinstance(item, dict):
-                    continue
-                if isinstance(item.get("party"), str):
-                    yield Ref(f"{at}[{i}].party", "party", item["party"])
-                if field == "positions" and isinstance(item.get("issue"), str):
-                    yield Ref(f"{at}[{i}].issue", "issue", item["issue"])
+                if field in _IDS and isinstance(item, str):
+                    yield Ref(f"{at}[{i}]", "party", item)
+                elif field in _OBJECTS and isinstance(item, dict):
+                    for key in _OBJECTS[field]:
+                        if isinstance(item.get(key), str):
+                            yield Ref(f"{at}[{i}].{key}", key, item[key])
 
 
 def index_terms(event: Event) -> set[tuple[Kind, str]]:

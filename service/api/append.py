@@ -20,7 +20,7 @@ from service.storage.refusals import AppendRefused
 
 MAX_BATCH = 1000
 # a body said to be JSON: application/json, or a JSON-based type (application/problem+json, ...). A body
-# that names no type at all is read as JSON too (what `curl --data-binary` without -H sends is not that)
+# that names no type is read as JSON too; curl's -d without -H names a form, and gets a 415 saying so
 _JSON_TYPE = re.compile(r"\s*application/([\w.-]+\+)?json\s*(;.*)?", re.IGNORECASE | re.DOTALL)
 
 
